@@ -34,6 +34,12 @@ impl From<&str> for ProviderId {
     }
 }
 
+impl From<String> for ProviderId {
+    fn from(s: String) -> Self {
+        ProviderId::new(s)
+    }
+}
+
 /// Per-provider overrides of the organisation's quality thresholds; `None` keeps the policy's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
