@@ -2,11 +2,10 @@
 //! alternates, every excluded provider with its reason, and why each was placed where it is.
 
 use crate::channel::{Capability, CapabilitySet, Channel};
-use crate::deck::Increment;
 use crate::money::{Currency, Money};
 use crate::policy::{LeadPriority, Strategy};
 use crate::provider::ProviderId;
-use crate::rating::Usage;
+use crate::rating::{Terms, Usage, rate_usage};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -167,16 +166,10 @@ pub struct Candidate {
     pub prefix: Prefix,
     /// The deck's name for that destination.
     pub destination: Arc<str>,
-    /// Rate per unit.
-    pub rate: Decimal,
-    /// Currency of rate and costs.
-    pub currency: Currency,
-    /// Connection fee.
-    pub connection_fee: Decimal,
-    /// Billing increments.
-    pub increment: Increment,
-    /// Cost of the request's expected usage.
-    pub expected_cost: Money,
+    /// The price terms of that prefix (rate, fees, increments, currency).
+    pub terms: Terms,
+    /// The usage the expected cost is computed for.
+    pub usage: Usage,
     /// The strategy's score (higher is better; for least cost, the negated cost rank).
     pub score: f64,
     /// Quality score 0–1.
@@ -192,13 +185,24 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// Rate per unit.
+    pub fn rate(&self) -> Decimal {
+        self.terms.rate
+    }
+
+    /// Cost of the request's expected usage (computed on demand: the division it needs is
+    /// not paid on the routing path).
+    pub fn expected_cost(&self) -> Money {
+        rate_usage(&self.terms, self.usage).total
+    }
+
     /// The explanation line of this candidate.
     pub fn explain(&self) -> String {
         let ord = ordinal(self.rank + 1);
         let unit = format!(
             "{} {}/unit at prefix {}{}",
-            self.rate.normalize(),
-            self.currency,
+            self.terms.rate.normalize(),
+            self.terms.currency,
             self.prefix,
             if self.destination.is_empty() {
                 String::new()
@@ -208,7 +212,7 @@ impl Candidate {
         );
         let probe = if self.probe { "; recovery probe" } else { "" };
         let lead = match self.why {
-            Why::Cost => format!("{ord} cheapest: expected {}", self.expected_cost),
+            Why::Cost => format!("{ord} cheapest: expected {}", self.expected_cost()),
             Why::Priority(p) => format!("{ord} by priority (priority {p})"),
             Why::Quality => format!("{ord} by quality (score {:.2})", self.quality),
             Why::Balanced {
@@ -497,11 +501,11 @@ impl Serialize for Candidate {
         st.serialize_field("provider", &c.provider)?;
         st.serialize_field("prefix", &c.prefix)?;
         st.serialize_field("destination", &*c.destination)?;
-        st.serialize_field("rate", &c.rate.normalize().to_string())?;
-        st.serialize_field("currency", &c.currency)?;
-        st.serialize_field("connection_fee", &c.connection_fee.normalize().to_string())?;
-        st.serialize_field("increment", &c.increment)?;
-        st.serialize_field("expected_cost", &c.expected_cost.amount.normalize().to_string())?;
+        st.serialize_field("rate", &c.terms.rate.normalize().to_string())?;
+        st.serialize_field("currency", &c.terms.currency)?;
+        st.serialize_field("connection_fee", &c.terms.connection_fee.normalize().to_string())?;
+        st.serialize_field("increment", &c.terms.increment)?;
+        st.serialize_field("expected_cost", &c.expected_cost().amount.normalize().to_string())?;
         st.serialize_field("score", &round4(c.score))?;
         st.serialize_field("quality", &round4(c.quality))?;
         st.serialize_field("health", &c.health)?;

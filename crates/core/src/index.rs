@@ -1,6 +1,10 @@
-//! The compiled prefix index of one channel: a decimal trie over dial codes in which every
-//! node carries the rates of every provider pricing that exact prefix. One walk over the
-//! dialled digits finds the longest matching prefix of every provider at once.
+//! The compiled prefix index of one channel. Every priced prefix is a key of one
+//! open-addressing hash table. Its value lists, for every provider, the rates that apply to
+//! numbers under that prefix: the provider's own rows for it and, behind them, those of its
+//! nearest shorter prefixes ("leaf pushing"). A look-up therefore needs only the longest
+//! key that matches the dialled digits: one pass computes the key of each prefix length
+//! the decks use, the probes run longest first and stop at the first hit, and the probes do
+//! not depend on each other, so the processor overlaps their memory accesses.
 
 use crate::deck::{Deck, Increment};
 use crate::money::Currency;
@@ -8,32 +12,26 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Marks an absent child; the root (node 0) is never anyone's child.
-const NO_CHILD: u32 = 0;
+/// Longest prefix the index holds: an E.164 number has at most 15 digits.
+pub const MAX_PREFIX_DIGITS: usize = 15;
 
-#[derive(Debug, Clone)]
-struct Node {
-    children: [u32; 10],
+/// A table slot: the packed prefix (`digits << 4 | length`, never 0 for length ≥ 1) and the
+/// range of its entries.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    key: u64,
     entries_start: u32,
-    entries_len: u16,
+    entries_len: u32,
 }
 
-impl Node {
-    fn empty() -> Self {
-        Node {
-            children: [NO_CHILD; 10],
-            entries_start: 0,
-            entries_len: 0,
-        }
-    }
-}
-
-/// The rate versions one provider has at one node, sorted by start of validity.
+/// One rate version that applies under a prefix, with its validity inline so the look-up
+/// never touches the rate itself. A provider's entries are adjacent, longest prefix first.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    from_ms: i64,
+    to_ms: i64,
+    rate: u32,
     provider: u16,
-    versions: u16,
-    rates_start: u32,
 }
 
 /// A rate as stored in the index; amounts keep the deck's exact decimals.
@@ -61,12 +59,6 @@ pub struct CompiledRate {
     pub closed: bool,
     /// Currency of the amounts.
     pub currency: Currency,
-}
-
-impl CompiledRate {
-    fn covers(&self, at_ms: i64) -> bool {
-        self.from_ms <= at_ms && at_ms < self.to_ms
-    }
 }
 
 /// Destination names shared across decks and channels, so a million rows naming two
@@ -109,10 +101,13 @@ impl NameTable {
 /// The index of one channel.
 #[derive(Debug, Clone)]
 pub struct PrefixIndex {
-    nodes: Vec<Node>,
+    slots: Vec<Slot>,
+    shift: u32,
+    /// Bit `n` is set when some deck has a prefix of `n` digits (bit 0: a flat price).
+    lengths: u16,
+    root: (u32, u32),
     entries: Vec<Entry>,
     rates: Vec<CompiledRate>,
-    prefixes: usize,
 }
 
 /// One provider's deck rows waiting to be compiled, with the version window the deck gives.
@@ -126,119 +121,237 @@ pub struct DeckInput<'a> {
 }
 
 struct Staged {
-    node: u32,
+    key: u64,
     provider: u16,
-    rate: CompiledRate,
+    rate: u32,
+}
+
+/// Packs a digit string into its table key, `None` when it is not 1–15 ASCII digits.
+fn pack(prefix: &[u8]) -> Option<u64> {
+    if prefix.is_empty() || prefix.len() > MAX_PREFIX_DIGITS {
+        return None;
+    }
+    let mut value = 0u64;
+    for b in prefix {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + u64::from(d);
+    }
+    Some(value << 4 | prefix.len() as u64)
+}
+
+fn bucket(key: u64, shift: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+/// Pushes `(rate, from, to)` entries of one provider, deepest first, skipping versions that
+/// deeper ones hide completely (a version in force until further notice hides every later
+/// entry starting at or after its own start).
+fn push_unshadowed(out: &mut Vec<Entry>, chain: impl Iterator<Item = Entry>) {
+    let mut resolved_from = i64::MAX;
+    for e in chain {
+        if e.from_ms >= resolved_from {
+            continue;
+        }
+        out.push(e);
+        if e.to_ms == i64::MAX {
+            resolved_from = e.from_ms;
+        }
+    }
 }
 
 impl PrefixIndex {
     /// Compiles deck versions into an index. Rows outside their version's window are dropped;
     /// row windows are clipped to the version's window.
     pub fn build(inputs: &[DeckInput<'_>], names: &mut NameTable) -> PrefixIndex {
-        let mut nodes = vec![Node::empty()];
-        let mut staged: Vec<Staged> =
-            Vec::with_capacity(inputs.iter().map(|i| i.deck.rows.len()).sum());
+        let total: usize = inputs.iter().map(|i| i.deck.rows.len()).sum();
+        let mut staged: Vec<Staged> = Vec::with_capacity(total);
+        let mut rates: Vec<CompiledRate> = Vec::with_capacity(total);
+        let mut lengths = 0u16;
         for input in inputs {
             let version_from = input.deck.effective_from.timestamp_millis();
             for row in &input.deck.rows {
                 let from_ms = row
                     .effective_from
                     .map_or(version_from, |t| t.timestamp_millis().max(version_from));
-                let to_ms = row
-                    .effective_to
-                    .map_or(input.superseded_at_ms, |t| {
-                        t.timestamp_millis().min(input.superseded_at_ms)
-                    });
-                if from_ms >= to_ms || !row.prefix.bytes().all(|b| b.is_ascii_digit()) {
+                let to_ms = row.effective_to.map_or(input.superseded_at_ms, |t| {
+                    t.timestamp_millis().min(input.superseded_at_ms)
+                });
+                let key = if row.prefix.is_empty() {
+                    0
+                } else {
+                    match pack(row.prefix.as_bytes()) {
+                        Some(k) => k,
+                        None => continue,
+                    }
+                };
+                if from_ms >= to_ms {
                     continue;
                 }
-                let node = insert(&mut nodes, row.prefix.as_bytes());
+                lengths |= 1 << row.prefix.len();
                 staged.push(Staged {
-                    node,
+                    key,
                     provider: input.provider,
-                    rate: CompiledRate {
-                        rate: row.rate,
-                        connection_fee: row.connection_fee,
-                        attachment_fee: row.attachment_fee,
-                        from_ms,
-                        to_ms,
-                        increment: row.increment,
-                        min_duration: row.min_duration,
-                        destination: names.intern(&row.destination),
-                        prefix_len: row.prefix.len() as u8,
-                        closed: row.closed,
-                        currency: row.currency,
-                    },
+                    rate: rates.len() as u32,
+                });
+                rates.push(CompiledRate {
+                    rate: row.rate,
+                    connection_fee: row.connection_fee,
+                    attachment_fee: row.attachment_fee,
+                    from_ms,
+                    to_ms,
+                    increment: row.increment,
+                    min_duration: row.min_duration,
+                    destination: names.intern(&row.destination),
+                    prefix_len: row.prefix.len() as u8,
+                    closed: row.closed,
+                    currency: row.currency,
                 });
             }
         }
-        let prefixes = staged.len();
-        staged.sort_by_key(|s| (s.node, s.provider, s.rate.from_ms));
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut rates: Vec<CompiledRate> = Vec::with_capacity(staged.len());
-        for s in staged {
-            let node = &mut nodes[s.node as usize];
-            let same_entry = node.entries_len > 0
-                && entries
-                    .last()
-                    .is_some_and(|e| e.provider == s.provider)
-                && node.entries_start as usize + node.entries_len as usize == entries.len();
-            if same_entry {
-                if let Some(e) = entries.last_mut() {
-                    e.versions += 1;
-                }
-            } else {
-                if node.entries_len == 0 {
-                    node.entries_start = entries.len() as u32;
-                }
-                node.entries_len += 1;
-                entries.push(Entry {
-                    provider: s.provider,
-                    versions: 1,
-                    rates_start: rates.len() as u32,
-                });
+        // Newest version first within a provider: the first entry in force wins at look-up.
+        staged.sort_unstable_by_key(|s| {
+            (s.key, s.provider, std::cmp::Reverse(rates[s.rate as usize].from_ms))
+        });
+        let entry_of = |s: &Staged| {
+            let r = &rates[s.rate as usize];
+            Entry {
+                from_ms: r.from_ms,
+                to_ms: r.to_ms,
+                rate: s.rate,
+                provider: s.provider,
             }
-            rates.push(s.rate);
+        };
+        // Each key's own rows, as a range of `staged`.
+        let mut own: HashMap<u64, (usize, usize)> = HashMap::new();
+        let mut start = 0;
+        while start < staged.len() {
+            let key = staged[start].key;
+            let mut end = start;
+            while end < staged.len() && staged[end].key == key {
+                end += 1;
+            }
+            own.insert(key, (start, end));
+            start = end;
         }
-        nodes.shrink_to_fit();
+        let mut keys: Vec<u64> = own.keys().copied().filter(|k| *k != 0).collect();
+        keys.sort_unstable();
+        let capacity = (keys.len() * 2).next_power_of_two().max(16);
+        let shift = 64 - capacity.trailing_zeros();
+        let mut slots = vec![Slot::default(); capacity];
+        let mut entries: Vec<Entry> = Vec::with_capacity(staged.len() + staged.len() / 2);
+        let mut chain: Vec<(u16, u8, Entry)> = Vec::new();
+        let mut resolve = |key: u64, entries: &mut Vec<Entry>| -> (u32, u32) {
+            chain.clear();
+            let len = (key & 0xF) as u32;
+            let value = key >> 4;
+            // The key itself, then every shorter priced prefix, then the flat price.
+            for l in (0..=len).rev() {
+                let ancestor = if l == 0 {
+                    0
+                } else {
+                    (value / 10u64.pow(len - l)) << 4 | u64::from(l)
+                };
+                if let Some(&(a, b)) = own.get(&ancestor) {
+                    let depth = (len - l) as u8;
+                    chain.extend(staged[a..b].iter().map(|s| (s.provider, depth, entry_of(s))));
+                }
+            }
+            chain.sort_by_key(|(provider, depth, _)| (*provider, *depth));
+            let first = entries.len();
+            let mut i = 0;
+            while i < chain.len() {
+                let provider = chain[i].0;
+                let mut j = i;
+                while j < chain.len() && chain[j].0 == provider {
+                    j += 1;
+                }
+                push_unshadowed(entries, chain[i..j].iter().map(|c| c.2));
+                i = j;
+            }
+            (first as u32, (entries.len() - first) as u32)
+        };
+        let root = resolve(0, &mut entries);
+        for key in keys {
+            let (entries_start, entries_len) = resolve(key, &mut entries);
+            let mut b = bucket(key, shift);
+            while slots[b].key != 0 {
+                b = (b + 1) & (capacity - 1);
+            }
+            slots[b] = Slot {
+                key,
+                entries_start,
+                entries_len,
+            };
+        }
+        entries.shrink_to_fit();
         PrefixIndex {
-            nodes,
+            slots,
+            shift,
+            lengths,
+            root,
             entries,
             rates,
-            prefixes,
+        }
+    }
+
+    fn find(&self, key: u64) -> Option<&Slot> {
+        let mask = self.slots.len() - 1;
+        let mut b = bucket(key, self.shift);
+        loop {
+            let slot = &self.slots[b];
+            if slot.key == key {
+                return Some(slot);
+            }
+            if slot.key == 0 {
+                return None;
+            }
+            b = (b + 1) & mask;
         }
     }
 
     /// Fills `out[provider]` with the index of the rate of each provider's longest prefix of
-    /// `digits` that is in force at `at_ms`. Slots of providers without a match stay `None`.
-    /// A closed row is a match too: it tells the caller the provider refuses the prefix.
+    /// `digits` that is in force at `at_ms`; slots of providers without one are left as they
+    /// are. A closed row is a match too: it tells the caller the provider refuses the
+    /// prefix. Digits after the first non-digit are ignored.
     #[inline]
     pub fn longest_matches(&self, digits: &[u8], at_ms: i64, out: &mut [Option<u32>]) {
-        let mut node = 0u32;
-        let mut depth = 0usize;
-        loop {
-            let n = &self.nodes[node as usize];
-            let start = n.entries_start as usize;
-            for e in &self.entries[start..start + n.entries_len as usize] {
-                let first = e.rates_start as usize;
-                let versions = &self.rates[first..first + e.versions as usize];
-                if let Some(v) = versions.iter().position(|r| r.covers(at_ms))
-                    && let Some(slot) = out.get_mut(e.provider as usize)
-                {
-                    *slot = Some((first + v) as u32);
-                }
-            }
-            let Some(&d) = digits.get(depth) else { break };
-            let digit = d.wrapping_sub(b'0');
-            if digit > 9 {
+        let mut keys = [0u64; MAX_PREFIX_DIGITS + 1];
+        let mut value = 0u64;
+        let mut n = 0;
+        for b in digits.iter().take(MAX_PREFIX_DIGITS) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
                 break;
             }
-            let child = n.children[digit as usize];
-            if child == NO_CHILD {
+            value = value * 10 + u64::from(d);
+            n += 1;
+            keys[n] = value << 4 | n as u64;
+        }
+        let mut range = self.root;
+        for len in (1..=n).rev() {
+            if self.lengths & (1 << len) == 0 {
+                continue;
+            }
+            if let Some(slot) = self.find(keys[len]) {
+                range = (slot.entries_start, slot.entries_len);
                 break;
             }
-            node = child;
-            depth += 1;
+        }
+        let start = range.0 as usize;
+        let mut last_set = u32::MAX;
+        for e in &self.entries[start..start + range.1 as usize] {
+            let provider = u32::from(e.provider);
+            if provider != last_set
+                && e.from_ms <= at_ms
+                && at_ms < e.to_ms
+                && let Some(slot) = out.get_mut(e.provider as usize)
+            {
+                *slot = Some(e.rate);
+                last_set = provider;
+            }
         }
     }
 
@@ -249,32 +362,15 @@ impl PrefixIndex {
 
     /// How many rate rows were compiled in.
     pub fn prefix_count(&self) -> usize {
-        self.prefixes
+        self.rates.len()
     }
 
     /// Bytes of heap the index holds (excluding shared names), for memory reporting.
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * size_of::<Node>()
+        self.slots.capacity() * size_of::<Slot>()
             + self.entries.capacity() * size_of::<Entry>()
             + self.rates.capacity() * size_of::<CompiledRate>()
     }
-}
-
-fn insert(nodes: &mut Vec<Node>, digits: &[u8]) -> u32 {
-    let mut node = 0usize;
-    for d in digits {
-        let digit = (d - b'0') as usize;
-        let child = nodes[node].children[digit];
-        node = if child == NO_CHILD {
-            let id = nodes.len();
-            nodes.push(Node::empty());
-            nodes[node].children[digit] = id as u32;
-            id
-        } else {
-            child as usize
-        };
-    }
-    node as u32
 }
 
 #[cfg(test)]

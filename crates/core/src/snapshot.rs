@@ -86,6 +86,9 @@ struct Eligible {
     idx: u16,
     rate: u32,
     cost_key: Decimal,
+    /// `cost_key` as an integer at a fixed scale, when that is exact (nearly always): compared
+    /// many times while sorting, integers are much cheaper than decimals.
+    cost_fixed: Option<i128>,
     quality: f64,
     health: u8,
     probe: bool,
@@ -292,6 +295,16 @@ impl RoutingSnapshot {
             &mut on_heap
         };
         self.matches(digits, req.channel, req.at_ms, slots);
+        // Read every matched rate in one tight loop first: the loads are independent, so
+        // their cache misses overlap instead of being paid one provider at a time below.
+        let touched = slots
+            .iter()
+            .filter_map(|s| self.rate(req.channel, (*s)?))
+            .fold(0u32, |acc, r| {
+                // A rate spans two cache lines: touch a field in each.
+                acc.wrapping_add(u32::from(r.closed)).wrapping_add(r.rate.scale())
+            });
+        std::hint::black_box(touched);
         let mut needed = req.required;
         needed.insert(req.channel.capability());
         let mut eligible: Vec<Eligible> = Vec::with_capacity(n);
@@ -443,11 +456,22 @@ impl RoutingSnapshot {
         if live.budget_exhausted() {
             return Err(ExclusionReason::BudgetCapReached);
         }
+        let cost_key = comparable_cost(&Terms::from(rate), req.usage);
+        let wants_quality = req.lead == Some(LeadPriority::Hot)
+            || matches!(
+                req.strategy.unwrap_or(policy.default_strategy),
+                Strategy::Quality | Strategy::Balanced
+            );
         Ok(Eligible {
             idx: i as u16,
             rate: rate_idx,
-            cost_key: comparable_cost(&Terms::from(rate), req.usage),
-            quality: quality_score(&q, req.channel, policy.min_samples),
+            cost_key,
+            cost_fixed: fixed_point(cost_key),
+            quality: if wants_quality {
+                quality_score(&q, req.channel, policy.min_samples)
+            } else {
+                f64::NAN
+            },
             health: score,
             probe,
             score: 0.0,
@@ -457,11 +481,22 @@ impl RoutingSnapshot {
 
     /// Orders eligible providers by the strategy, then applies the hot-lead preference.
     fn order(&self, eligible: &mut [Eligible], strategy: Strategy, req: &RouteRequest<'_>) {
+        let quality_of = |e: &Eligible| {
+            if e.quality.is_nan() {
+                let q = self.live[usize::from(e.idx)].quality_view();
+                quality_score(&q, req.channel, self.policy.min_samples)
+            } else {
+                e.quality
+            }
+        };
+        // Equal costs go to the better quality, then to the provider listed first.
         let by_cost = |a: &Eligible, b: &Eligible| {
-            a.cost_key
-                .cmp(&b.cost_key)
-                .then_with(|| b.quality.total_cmp(&a.quality))
-                .then_with(|| a.idx.cmp(&b.idx))
+            match (a.cost_fixed, b.cost_fixed) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                _ => a.cost_key.cmp(&b.cost_key),
+            }
+            .then_with(|| quality_of(b).total_cmp(&quality_of(a)))
+            .then_with(|| a.idx.cmp(&b.idx))
         };
         match strategy {
             Strategy::LeastCost => {
@@ -561,19 +596,34 @@ impl RoutingSnapshot {
             provider: p.id.clone(),
             prefix: Prefix::new(digits, usize::from(prefix_len)),
             destination,
-            rate: terms.rate,
-            currency: terms.currency,
-            connection_fee: terms.connection_fee,
-            increment: terms.increment,
-            expected_cost: rate_usage(&terms, req.usage).total,
+            terms,
+            usage: req.usage,
             score: e.score,
-            quality: e.quality,
+            quality: if e.quality.is_nan() {
+                quality_score(
+                    &self.live[usize::from(e.idx)].quality_view(),
+                    req.channel,
+                    self.policy.min_samples,
+                )
+            } else {
+                e.quality
+            },
             health: e.health,
             probe: e.probe,
             rank,
             why: e.why,
         }
     }
+}
+
+/// The decimal as an integer count of 10⁻¹⁶ units, when that is exact and fits.
+fn fixed_point(d: Decimal) -> Option<i128> {
+    const SCALE: u32 = 16;
+    let scale = d.scale();
+    if scale > SCALE {
+        return None;
+    }
+    d.mantissa().checked_mul(10i128.checked_pow(SCALE - scale)?)
 }
 
 fn elapsed_ns(started: Instant) -> u64 {
