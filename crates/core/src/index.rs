@@ -8,6 +8,7 @@
 
 use crate::deck::{Deck, Increment};
 use crate::money::Currency;
+use crate::rating::Terms;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,25 +35,24 @@ struct Entry {
     provider: u16,
 }
 
-/// A rate as stored in the index; amounts keep the deck's exact decimals.
+/// A rate as stored in the index: exactly one cache line, so reading a matched rate costs
+/// one memory access. Validity lives in the entries; the rare email attachment surcharge
+/// lives in a side table.
 #[derive(Debug, Clone)]
+#[repr(C, align(64))]
 pub struct CompiledRate {
     /// Price per unit.
     pub rate: Decimal,
     /// Per-call or per-message fee.
     pub connection_fee: Decimal,
-    /// Email per-attachment surcharge.
-    pub attachment_fee: Decimal,
-    /// Start of validity, unix milliseconds.
-    pub from_ms: i64,
-    /// End of validity (exclusive), unix milliseconds.
-    pub to_ms: i64,
     /// Billing increments.
     pub increment: Increment,
     /// Minimum billed seconds.
     pub min_duration: u32,
     /// Index into the snapshot's destination names.
     pub destination: u32,
+    /// Index into the index's attachment surcharges (0: none).
+    attachment_fee: u32,
     /// Length of the matched prefix, in digits.
     pub prefix_len: u8,
     /// The provider no longer serves this prefix.
@@ -108,6 +108,8 @@ pub struct PrefixIndex {
     root: (u32, u32),
     entries: Vec<Entry>,
     rates: Vec<CompiledRate>,
+    /// Attachment surcharges; slot 0 is zero.
+    attachment_fees: Vec<Decimal>,
 }
 
 /// One provider's deck rows waiting to be compiled, with the version window the deck gives.
@@ -169,6 +171,8 @@ impl PrefixIndex {
         let total: usize = inputs.iter().map(|i| i.deck.rows.len()).sum();
         let mut staged: Vec<Staged> = Vec::with_capacity(total);
         let mut rates: Vec<CompiledRate> = Vec::with_capacity(total);
+        let mut windows: Vec<(i64, i64)> = Vec::with_capacity(total);
+        let mut attachment_fees = vec![Decimal::ZERO];
         let mut lengths = 0u16;
         for input in inputs {
             let version_from = input.deck.effective_from.timestamp_millis();
@@ -196,12 +200,17 @@ impl PrefixIndex {
                     provider: input.provider,
                     rate: rates.len() as u32,
                 });
+                let attachment_fee = if row.attachment_fee.is_zero() {
+                    0
+                } else {
+                    attachment_fees.push(row.attachment_fee);
+                    (attachment_fees.len() - 1) as u32
+                };
+                windows.push((from_ms, to_ms));
                 rates.push(CompiledRate {
                     rate: row.rate,
                     connection_fee: row.connection_fee,
-                    attachment_fee: row.attachment_fee,
-                    from_ms,
-                    to_ms,
+                    attachment_fee,
                     increment: row.increment,
                     min_duration: row.min_duration,
                     destination: names.intern(&row.destination),
@@ -213,13 +222,13 @@ impl PrefixIndex {
         }
         // Newest version first within a provider: the first entry in force wins at look-up.
         staged.sort_unstable_by_key(|s| {
-            (s.key, s.provider, std::cmp::Reverse(rates[s.rate as usize].from_ms))
+            (s.key, s.provider, std::cmp::Reverse(windows[s.rate as usize].0))
         });
         let entry_of = |s: &Staged| {
-            let r = &rates[s.rate as usize];
+            let (from_ms, to_ms) = windows[s.rate as usize];
             Entry {
-                from_ms: r.from_ms,
-                to_ms: r.to_ms,
+                from_ms,
+                to_ms,
                 rate: s.rate,
                 provider: s.provider,
             }
@@ -294,6 +303,7 @@ impl PrefixIndex {
             root,
             entries,
             rates,
+            attachment_fees,
         }
     }
 
@@ -360,6 +370,23 @@ impl PrefixIndex {
         &self.rates[index as usize]
     }
 
+    /// The price terms of a rate, for rating.
+    pub fn terms(&self, index: u32) -> Terms {
+        let r = self.rate(index);
+        Terms {
+            rate: r.rate,
+            connection_fee: r.connection_fee,
+            attachment_fee: self
+                .attachment_fees
+                .get(r.attachment_fee as usize)
+                .copied()
+                .unwrap_or_default(),
+            increment: r.increment,
+            min_duration: r.min_duration,
+            currency: r.currency,
+        }
+    }
+
     /// How many rate rows were compiled in.
     pub fn prefix_count(&self) -> usize {
         self.rates.len()
@@ -370,6 +397,7 @@ impl PrefixIndex {
         self.slots.capacity() * size_of::<Slot>()
             + self.entries.capacity() * size_of::<Entry>()
             + self.rates.capacity() * size_of::<CompiledRate>()
+            + self.attachment_fees.capacity() * size_of::<Decimal>()
     }
 }
 

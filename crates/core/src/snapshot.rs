@@ -261,8 +261,9 @@ impl RoutingSnapshot {
         let idx = usize::from(*self.by_id.get(provider)?);
         let mut slots = vec![None; self.providers.len()];
         self.matches(digits.as_bytes(), channel, at_ms, &mut slots);
-        let r = self.rate(channel, slots[idx]?)?;
-        (!r.closed).then(|| rate_usage(&Terms::from(r), usage))
+        let index = self.indexes[channel.index()].as_ref()?;
+        let rate = slots[idx]?;
+        (!index.rate(rate).closed).then(|| rate_usage(&index.terms(rate), usage))
     }
 
     /// Decides where a request goes.
@@ -301,8 +302,7 @@ impl RoutingSnapshot {
             .iter()
             .filter_map(|s| self.rate(req.channel, (*s)?))
             .fold(0u32, |acc, r| {
-                // A rate spans two cache lines: touch a field in each.
-                acc.wrapping_add(u32::from(r.closed)).wrapping_add(r.rate.scale())
+                acc.wrapping_add(u32::from(r.closed))
             });
         std::hint::black_box(touched);
         let mut needed = req.required;
@@ -456,7 +456,10 @@ impl RoutingSnapshot {
         if live.budget_exhausted() {
             return Err(ExclusionReason::BudgetCapReached);
         }
-        let cost_key = comparable_cost(&Terms::from(rate), req.usage);
+        let terms = self.indexes[req.channel.index()]
+            .as_ref()
+            .map_or(Terms::zero(policy.currency), |i| i.terms(rate_idx));
+        let cost_key = comparable_cost(&terms, req.usage);
         let wants_quality = req.lead == Some(LeadPriority::Hot)
             || matches!(
                 req.strategy.unwrap_or(policy.default_strategy),
@@ -588,8 +591,11 @@ impl RoutingSnapshot {
 
     fn candidate(&self, e: &Eligible, rank: usize, req: &RouteRequest<'_>, digits: &[u8]) -> Candidate {
         let p = &self.providers[usize::from(e.idx)];
-        let (terms, prefix_len, destination) = match self.rate(req.channel, e.rate) {
-            Some(r) => (Terms::from(r), r.prefix_len, self.names.get(r.destination)),
+        let (terms, prefix_len, destination) = match &self.indexes[req.channel.index()] {
+            Some(index) => {
+                let r = index.rate(e.rate);
+                (index.terms(e.rate), r.prefix_len, self.names.get(r.destination))
+            }
             None => (Terms::zero(self.policy.currency), 0, Arc::from("")),
         };
         Candidate {

@@ -6,7 +6,6 @@ mod segments;
 pub use segments::{Encoding, Segments, count_segments};
 
 use crate::deck::{Increment, RateRow};
-use crate::index::CompiledRate;
 use crate::money::{Currency, Money};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -51,19 +50,6 @@ pub struct Terms {
     pub min_duration: u32,
     /// Currency of the amounts.
     pub currency: Currency,
-}
-
-impl From<&CompiledRate> for Terms {
-    fn from(r: &CompiledRate) -> Self {
-        Terms {
-            rate: r.rate,
-            connection_fee: r.connection_fee,
-            attachment_fee: r.attachment_fee,
-            increment: r.increment,
-            min_duration: r.min_duration,
-            currency: r.currency,
-        }
-    }
 }
 
 impl From<&RateRow> for Terms {
