@@ -12,11 +12,10 @@ use crate::live::{LiveRegistry, ProviderLive};
 use crate::money::Currency;
 use crate::policy::{LeadPriority, RoutingPolicy, Strategy};
 use crate::provider::{ProviderId, ProviderProfile};
-use crate::rating::{Cost, Terms, Usage, comparable_cost, rate_usage};
+use crate::rating::{Cost, CostKey, Terms, Usage, rate_usage};
 use crate::scoring::{quality_score, weighted_pick};
 use arc_swap::ArcSwap;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -85,10 +84,7 @@ pub struct RoutingSnapshot {
 struct Eligible {
     idx: u16,
     rate: u32,
-    cost_key: Decimal,
-    /// `cost_key` as an integer at a fixed scale, when that is exact (nearly always): compared
-    /// many times while sorting, integers are much cheaper than decimals.
-    cost_fixed: Option<i128>,
+    cost_key: CostKey,
     quality: f64,
     health: u8,
     probe: bool,
@@ -459,7 +455,7 @@ impl RoutingSnapshot {
         let terms = self.indexes[req.channel.index()]
             .as_ref()
             .map_or(Terms::zero(policy.currency), |i| i.terms(rate_idx));
-        let cost_key = comparable_cost(&terms, req.usage);
+        let cost_key = CostKey::of(&terms, req.usage);
         let wants_quality = req.lead == Some(LeadPriority::Hot)
             || matches!(
                 req.strategy.unwrap_or(policy.default_strategy),
@@ -469,7 +465,6 @@ impl RoutingSnapshot {
             idx: i as u16,
             rate: rate_idx,
             cost_key,
-            cost_fixed: fixed_point(cost_key),
             quality: if wants_quality {
                 quality_score(&q, req.channel, policy.min_samples)
             } else {
@@ -494,11 +489,9 @@ impl RoutingSnapshot {
         };
         // Equal costs go to the better quality, then to the provider listed first.
         let by_cost = |a: &Eligible, b: &Eligible| {
-            match (a.cost_fixed, b.cost_fixed) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                _ => a.cost_key.cmp(&b.cost_key),
-            }
-            .then_with(|| quality_of(b).total_cmp(&quality_of(a)))
+            a.cost_key
+                .cmp(&b.cost_key)
+                .then_with(|| quality_of(b).total_cmp(&quality_of(a)))
             .then_with(|| a.idx.cmp(&b.idx))
         };
         match strategy {
@@ -528,13 +521,13 @@ impl RoutingSnapshot {
                 eligible.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| by_cost(a, b)));
             }
             Strategy::Balanced => {
-                let min = eligible.iter().map(|e| e.cost_key).min().unwrap_or_default();
-                let max = eligible.iter().map(|e| e.cost_key).max().unwrap_or_default();
-                let span = (max - min).to_f64().unwrap_or(0.0);
+                let min = eligible.iter().map(|e| e.cost_key.to_f64()).fold(f64::MAX, f64::min);
+                let max = eligible.iter().map(|e| e.cost_key.to_f64()).fold(f64::MIN, f64::max);
+                let span = max - min;
                 let qw = self.policy.quality_weight.clamp(0.0, 1.0);
                 for e in eligible.iter_mut() {
                     let cost = if span > 0.0 {
-                        (max - e.cost_key).to_f64().unwrap_or(0.0) / span
+                        (max - e.cost_key.to_f64()) / span
                     } else {
                         1.0
                     };
@@ -620,16 +613,6 @@ impl RoutingSnapshot {
             why: e.why,
         }
     }
-}
-
-/// The decimal as an integer count of 10⁻¹⁶ units, when that is exact and fits.
-fn fixed_point(d: Decimal) -> Option<i128> {
-    const SCALE: u32 = 16;
-    let scale = d.scale();
-    if scale > SCALE {
-        return None;
-    }
-    d.mantissa().checked_mul(10i128.checked_pow(SCALE - scale)?)
 }
 
 fn elapsed_ns(started: Instant) -> u64 {

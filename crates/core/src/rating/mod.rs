@@ -1,8 +1,10 @@
 //! Exact rating of finished events: what a call, message or email cost under a rate, with
 //! connection fees, minimum durations and billing increments applied as carriers bill them.
 
+mod cost_key;
 mod segments;
 
+pub use cost_key::CostKey;
 pub use segments::{Encoding, Segments, count_segments};
 
 use crate::deck::{Increment, RateRow};
@@ -138,34 +140,6 @@ pub fn rate_usage(terms: &Terms, usage: Usage) -> Cost {
     Cost {
         total: Money::new(amount.normalize(), terms.currency),
         billed_units,
-    }
-}
-
-/// The cost of `usage` multiplied by a constant that depends only on the usage kind (60 for
-/// calls, 1,000 for email): it orders providers exactly as the cost does but needs no
-/// division, which keeps comparing many providers cheap on the routing path.
-pub fn comparable_cost(terms: &Terms, usage: Usage) -> Decimal {
-    match usage {
-        Usage::Call {
-            answered: false, ..
-        } => Decimal::ZERO,
-        Usage::Call {
-            answered: true,
-            duration_secs,
-        } => {
-            let secs = billed_seconds(duration_secs, terms.increment, terms.min_duration);
-            terms.connection_fee * Decimal::from(60) + terms.rate * Decimal::from(secs)
-        }
-        Usage::Message { .. } => rate_usage(terms, usage).total.amount,
-        Usage::Email {
-            recipients,
-            attachments,
-        } => {
-            let n = Decimal::from(recipients);
-            let per_message =
-                terms.connection_fee + terms.attachment_fee * Decimal::from(attachments);
-            terms.rate * n + per_message * n * Decimal::from(1000)
-        }
     }
 }
 
