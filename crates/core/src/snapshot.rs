@@ -17,6 +17,7 @@ use crate::scoring::{quality_score, weighted_pick};
 use arc_swap::ArcSwap;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -303,7 +304,7 @@ impl RoutingSnapshot {
         std::hint::black_box(touched);
         let mut needed = req.required;
         needed.insert(req.channel.capability());
-        let mut eligible: Vec<Eligible> = Vec::with_capacity(n);
+        let mut eligible: SmallVec<[Eligible; 16]> = SmallVec::new();
         for (i, slot) in slots.iter().enumerate() {
             match self.check(i, *slot, req, needed) {
                 Ok(e) => eligible.push(e),
@@ -454,7 +455,7 @@ impl RoutingSnapshot {
         }
         let terms = self.indexes[req.channel.index()]
             .as_ref()
-            .map_or(Terms::zero(policy.currency), |i| i.terms(rate_idx));
+            .map_or_else(|| Terms::zero(policy.currency), |i| i.terms(rate_idx));
         let cost_key = CostKey::of(&terms, req.usage);
         let wants_quality = req.lead == Some(LeadPriority::Hot)
             || matches!(
@@ -479,29 +480,15 @@ impl RoutingSnapshot {
 
     /// Orders eligible providers by the strategy, then applies the hot-lead preference.
     fn order(&self, eligible: &mut [Eligible], strategy: Strategy, req: &RouteRequest<'_>) {
-        let quality_of = |e: &Eligible| {
-            if e.quality.is_nan() {
-                let q = self.live[usize::from(e.idx)].quality_view();
-                quality_score(&q, req.channel, self.policy.min_samples)
-            } else {
-                e.quality
-            }
-        };
-        // Equal costs go to the better quality, then to the provider listed first.
         let by_cost = |a: &Eligible, b: &Eligible| {
-            a.cost_key
-                .cmp(&b.cost_key)
-                .then_with(|| quality_of(b).total_cmp(&quality_of(a)))
-            .then_with(|| a.idx.cmp(&b.idx))
+            a.cost_key.cmp(&b.cost_key).then_with(|| a.idx.cmp(&b.idx))
         };
         match strategy {
             Strategy::LeastCost => {
+                sort_by_cost(eligible);
+                self.break_cost_ties_by_quality(eligible, req.channel);
                 for (k, e) in eligible.iter_mut().enumerate() {
                     e.why = Why::Cost;
-                    e.score = -(k as f64);
-                }
-                eligible.sort_by(by_cost);
-                for (k, e) in eligible.iter_mut().enumerate() {
                     e.score = -(k as f64);
                 }
             }
@@ -582,6 +569,30 @@ impl RoutingSnapshot {
         }
     }
 
+    /// Within each run of equal expected cost, puts the better recent quality first. Quality
+    /// is computed only for such runs: ties are rare, and the routing path stays short.
+    fn break_cost_ties_by_quality(&self, eligible: &mut [Eligible], channel: Channel) {
+        let mut start = 0;
+        while start < eligible.len() {
+            let mut end = start + 1;
+            while end < eligible.len() && eligible[end].cost_key == eligible[start].cost_key {
+                end += 1;
+            }
+            if end - start > 1 {
+                for e in &mut eligible[start..end] {
+                    if e.quality.is_nan() {
+                        let q = self.live[usize::from(e.idx)].quality_view();
+                        e.quality = quality_score(&q, channel, self.policy.min_samples);
+                    }
+                }
+                eligible[start..end].sort_by(|a, b| {
+                    b.quality.total_cmp(&a.quality).then_with(|| a.idx.cmp(&b.idx))
+                });
+            }
+            start = end;
+        }
+    }
+
     fn candidate(&self, e: &Eligible, rank: usize, req: &RouteRequest<'_>, digits: &[u8]) -> Candidate {
         let p = &self.providers[usize::from(e.idx)];
         let (terms, prefix_len, destination) = match &self.indexes[req.channel.index()] {
@@ -617,6 +628,29 @@ impl RoutingSnapshot {
 
 fn elapsed_ns(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Sorts by expected cost, then provider order. When every key is a small integer the sort
+/// runs on packed `cost << 16 | position` words, far cheaper than comparing structures.
+fn sort_by_cost(eligible: &mut [Eligible]) {
+    let packed: Option<SmallVec<[u64; 16]>> = eligible
+        .iter()
+        .enumerate()
+        .map(|(pos, e)| match e.cost_key {
+            CostKey::Fixed(v) if v < 1 << 48 && pos < 1 << 16 => Some(v << 16 | pos as u64),
+            _ => None,
+        })
+        .collect();
+    match packed {
+        Some(mut keys) => {
+            keys.sort_unstable();
+            let original: SmallVec<[Eligible; 16]> = SmallVec::from_slice(eligible);
+            for (slot, key) in eligible.iter_mut().zip(&keys) {
+                *slot = original[(key & 0xFFFF) as usize];
+            }
+        }
+        None => eligible.sort_unstable_by(|a, b| a.cost_key.cmp(&b.cost_key).then_with(|| a.idx.cmp(&b.idx))),
+    }
 }
 
 /// Holds the current snapshot; decisions load it without locking, rebuilds replace it whole.

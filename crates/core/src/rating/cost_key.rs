@@ -1,7 +1,8 @@
 //! Exact keys for ordering providers by expected cost without paying for decimal arithmetic
 //! on the routing path: the cost times a constant of the usage kind (60 for calls, 1,000 for
-//! email, so no division is needed), held as an integer of 10⁻¹⁶ units whenever that is
-//! exact, and as a decimal otherwise.
+//! email, so no division is needed), held as a 64-bit integer of 10⁻⁹ units whenever that is
+//! exact (prices with at most nine decimals and costs below ten billion), and as a decimal
+//! otherwise.
 
 use super::{Terms, Usage, billed_seconds};
 use rust_decimal::Decimal;
@@ -9,9 +10,9 @@ use rust_decimal::prelude::ToPrimitive;
 use std::cmp::Ordering;
 
 /// Decimal places of the integer form.
-const SCALE: u32 = 16;
-const POW10: [i128; SCALE as usize + 1] = {
-    let mut t = [1i128; SCALE as usize + 1];
+const SCALE: u32 = 9;
+const POW10: [u64; SCALE as usize + 1] = {
+    let mut t = [1u64; SCALE as usize + 1];
     let mut i = 1;
     while i < t.len() {
         t[i] = t[i - 1] * 10;
@@ -39,20 +40,20 @@ impl Amount for Decimal {
     }
 }
 
-/// An amount in integer units of 10⁻¹⁶.
+/// A non-negative amount in integer units of 10⁻⁹.
 #[derive(Clone, Copy)]
-struct Fixed(i128);
+struct Fixed(u64);
 
 impl Amount for Fixed {
     fn from_decimal(d: Decimal) -> Option<Self> {
         let pow = POW10.get(SCALE.checked_sub(d.scale())? as usize)?;
-        d.mantissa().checked_mul(*pow).map(Fixed)
+        u64::try_from(d.mantissa()).ok()?.checked_mul(*pow).map(Fixed)
     }
     fn plus(self, other: Self) -> Option<Self> {
         self.0.checked_add(other.0).map(Fixed)
     }
     fn times(self, n: u64) -> Option<Self> {
-        self.0.checked_mul(i128::from(n)).map(Fixed)
+        self.0.checked_mul(n).map(Fixed)
     }
 }
 
@@ -86,8 +87,8 @@ fn scaled_cost<A: Amount>(terms: &Terms, usage: Usage) -> Option<A> {
 /// exactly like the cost.
 #[derive(Debug, Clone, Copy)]
 pub enum CostKey {
-    /// Integer of 10⁻¹⁶ units (the usual case).
-    Fixed(i128),
+    /// Integer of 10⁻⁹ units (the usual case).
+    Fixed(u64),
     /// Decimal, when the integer form would overflow or lose digits.
     Exact(Decimal),
     /// Beyond even a decimal: compares above everything else.
@@ -105,7 +106,7 @@ impl CostKey {
 
     fn decimal(self) -> Option<Decimal> {
         match self {
-            CostKey::Fixed(v) => Decimal::try_from_i128_with_scale(v, SCALE).ok(),
+            CostKey::Fixed(v) => Some(Decimal::from_i128_with_scale(i128::from(v), SCALE)),
             CostKey::Exact(d) => Some(d),
             CostKey::Overflow => None,
         }
@@ -114,7 +115,7 @@ impl CostKey {
     /// An approximation for scores (never for ordering money).
     pub fn to_f64(self) -> f64 {
         match self {
-            CostKey::Fixed(v) => v as f64 / 1e16,
+            CostKey::Fixed(v) => v as f64 / 1e9,
             CostKey::Exact(d) => d.to_f64().unwrap_or(f64::MAX),
             CostKey::Overflow => f64::MAX,
         }
@@ -175,7 +176,7 @@ mod tests {
         };
         let a = CostKey::of(&terms(dec!(0.012), dec!(0.001)), call);
         assert!(matches!(a, CostKey::Fixed(_)));
-        // 30 decimal places cannot be held in the integer form.
+        // 28 decimal places cannot be held in the integer form.
         let tiny = Decimal::from_i128_with_scale(1, 28);
         let b = CostKey::of(&terms(tiny, Decimal::ZERO), call);
         assert!(matches!(b, CostKey::Exact(_)));
