@@ -170,6 +170,8 @@ pub struct Candidate {
     pub terms: Terms,
     /// The usage the expected cost is computed for.
     pub usage: Usage,
+    /// The channel (names the rate's unit in explanations).
+    pub channel: Channel,
     /// The strategy's score (higher is better; for least cost, the negated cost rank).
     pub score: f64,
     /// Quality score 0–1.
@@ -200,9 +202,10 @@ impl Candidate {
     pub fn explain(&self) -> String {
         let ord = ordinal(self.rank + 1);
         let unit = format!(
-            "{} {}/unit at prefix {}{}",
+            "{} {} per {} at prefix {}{}",
             self.terms.rate.normalize(),
             self.terms.currency,
+            self.channel.rate_unit(),
             self.prefix,
             if self.destination.is_empty() {
                 String::new()

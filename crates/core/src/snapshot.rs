@@ -608,6 +608,7 @@ impl RoutingSnapshot {
             destination,
             terms,
             usage: req.usage,
+            channel: req.channel,
             score: e.score,
             quality: if e.quality.is_nan() {
                 quality_score(

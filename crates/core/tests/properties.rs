@@ -89,7 +89,7 @@ proptest! {
         let mut req = RouteRequest::new(&number, Channel::Voice, NOW);
         req.usage = usage;
         let decision = snapshot.decide(&req);
-        let got: Vec<Decimal> = decision.candidates().map(|c| c.expected_cost.amount).collect();
+        let got: Vec<Decimal> = decision.candidates().map(|c| c.expected_cost().amount).collect();
         let want: Vec<Decimal> = naive.decide_least_cost(&number, Channel::Voice, usage, NOW).iter().map(|c| c.cost).collect();
         prop_assert_eq!(got, want);
     }
@@ -187,8 +187,8 @@ proptest! {
             prop_assert!(!need_stir || c.caps.contains(Capability::StirShaken));
             prop_assert!(c.max_concurrency.is_none_or(|l| c.active < l));
             prop_assert!(c.max_cps.is_none_or(|l| c.cps < l));
-            prop_assert_eq!(Some(cand.rate), c.rate);
-            prop_assert!(max_rate.is_none_or(|m| cand.rate <= m));
+            prop_assert_eq!(Some(cand.rate()), c.rate);
+            prop_assert!(max_rate.is_none_or(|m| cand.rate() <= m));
         }
         for x in &d.excluded {
             let c = case_of(&x.provider);

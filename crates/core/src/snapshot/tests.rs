@@ -69,7 +69,7 @@ fn least_cost_uses_each_providers_longest_prefix() {
     assert_eq!(&*a.destination, "dest 447");
     let d = w.snapshot.decide(&req("442079460958"));
     assert_eq!(order(&d), vec!["a", "c", "b"]);
-    assert_eq!(d.primary.as_ref().map(|p| p.expected_cost.amount), Some(dec!(0.01)));
+    assert_eq!(d.primary.as_ref().map(|p| p.expected_cost().amount), Some(dec!(0.01)));
 }
 
 #[test]
@@ -329,10 +329,10 @@ fn scheduled_deck_version_takes_over_at_its_start() {
     new.effective_from = Utc.timestamp_millis_opt(NOW + 1_000).single().expect("time");
     let w = world(vec![ProviderProfile::new("a")], vec![new, old], RoutingPolicy::default());
     let before = w.snapshot.decide(&RouteRequest::new("447700900123", Channel::Voice, NOW));
-    assert_eq!(before.primary.map(|p| p.rate), Some(dec!(0.02)));
+    assert_eq!(before.primary.map(|p| p.rate()), Some(dec!(0.02)));
     let after = w.snapshot.decide(&RouteRequest::new("447700900123", Channel::Voice, NOW + 1_000));
     let p = after.primary.expect("routes");
-    assert_eq!((p.rate, p.prefix.as_str()), (dec!(0.05), "44"), "the new version drops 447");
+    assert_eq!((p.rate(), p.prefix.as_str()), (dec!(0.05), "44"), "the new version drops 447");
 }
 
 #[test]
@@ -409,5 +409,5 @@ fn router_swaps_snapshots() {
     router.replace(build(dec!(0.02), 2));
     assert_eq!(held.version(), 1, "a running decision keeps its snapshot");
     let d = router.decide(&req("1415"));
-    assert_eq!((d.snapshot_version, d.primary.map(|p| p.rate)), (2, Some(dec!(0.02))));
+    assert_eq!((d.snapshot_version, d.primary.map(|p| p.rate())), (2, Some(dec!(0.02))));
 }
