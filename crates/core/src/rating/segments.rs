@@ -33,7 +33,33 @@ pub struct Segments {
     pub count: u32,
 }
 
+/// Septets of each ASCII character (0: not in the GSM alphabet), derived from the tables
+/// above at compile time so the per-character check is one load.
+const ASCII_SEPTETS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let basic = GSM7_BASIC.as_bytes();
+    let mut i = 0;
+    while i < basic.len() {
+        if basic[i] < 128 {
+            t[basic[i] as usize] = 1;
+        }
+        i += 1;
+    }
+    let ext = GSM7_EXTENSION.as_bytes();
+    let mut i = 0;
+    while i < ext.len() {
+        if ext[i] < 128 {
+            t[ext[i] as usize] = 2;
+        }
+        i += 1;
+    }
+    t
+};
+
 fn septets(c: char) -> Option<usize> {
+    if let Some(&n) = ASCII_SEPTETS.get(c as usize) {
+        return (n > 0).then_some(usize::from(n));
+    }
     if GSM7_BASIC.contains(c) {
         Some(1)
     } else if GSM7_EXTENSION.contains(c) {
