@@ -21,9 +21,12 @@ fn provider_and_channel(path: &Path) -> Result<(ProviderId, Channel)> {
         .with_context(|| format!("{}: file name is not UTF-8", path.display()))?;
     match stem.rsplit_once('.') {
         Some((provider, channel)) => {
-            let channel: Channel = channel
-                .parse()
-                .with_context(|| format!("{}: name the file PROVIDER.csv or PROVIDER.CHANNEL.csv", path.display()))?;
+            let channel: Channel = channel.parse().with_context(|| {
+                format!(
+                    "{}: name the file PROVIDER.csv or PROVIDER.CHANNEL.csv",
+                    path.display()
+                )
+            })?;
             Ok((ProviderId::new(provider), channel))
         }
         None => Ok((ProviderId::new(stem), Channel::Voice)),
@@ -66,7 +69,10 @@ pub fn load_dir(dir: &Path, options: &ImportOptions) -> Result<Vec<LoadedDeck>> 
 fn describe(path: &Path, e: ImportError) -> anyhow::Error {
     match e {
         ImportError::Invalid { errors, total } => {
-            let mut msg = format!("{}: {total} invalid row(s), nothing imported", path.display());
+            let mut msg = format!(
+                "{}: {total} invalid row(s), nothing imported",
+                path.display()
+            );
             for err in &errors {
                 msg.push_str(&format!("\n  {}: {err}", path.display()));
             }

@@ -33,7 +33,10 @@ fn decks(plan: &Plan) -> Vec<Deck> {
 fn routing(c: &mut Criterion) {
     let plan = Plan::new(ROWS * 3 / 2, 7);
     let decks = decks(&plan);
-    let providers = decks.iter().map(|d| ProviderProfile::new(d.provider.clone())).collect();
+    let providers = decks
+        .iter()
+        .map(|d| ProviderProfile::new(d.provider.clone()))
+        .collect();
     let snapshot = RoutingSnapshot::build(
         1,
         providers,
@@ -93,7 +96,9 @@ fn rating(c: &mut Criterion) {
         })
     });
     let text = "Your appointment is confirmed for Tuesday at 10:30. Reply STOP to opt out, HELP for help. Prices in € apply to international calls from our office.";
-    c.bench_function("count_segments_150_chars", |b| b.iter(|| black_box(count_segments(black_box(text)))));
+    c.bench_function("count_segments_150_chars", |b| {
+        b.iter(|| black_box(count_segments(black_box(text))))
+    });
 }
 
 criterion_group!(benches, routing, import, rating);

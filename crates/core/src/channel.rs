@@ -220,7 +220,9 @@ impl CapabilitySet {
 
     /// The capabilities in the set, in bit order.
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.contains(*c))
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 }
 
@@ -268,14 +270,18 @@ mod tests {
     #[test]
     fn first_missing_names_the_gap() {
         let have: CapabilitySet = [Capability::Voice, Capability::Sms].into_iter().collect();
-        let need: CapabilitySet = [Capability::Sms, Capability::StirShaken].into_iter().collect();
+        let need: CapabilitySet = [Capability::Sms, Capability::StirShaken]
+            .into_iter()
+            .collect();
         assert_eq!(have.first_missing(need), Some(Capability::StirShaken));
         assert_eq!(CapabilitySet::all().first_missing(need), None);
     }
 
     #[test]
     fn capability_set_serialises_as_names() {
-        let set: CapabilitySet = [Capability::Voice, Capability::AiVoice].into_iter().collect();
+        let set: CapabilitySet = [Capability::Voice, Capability::AiVoice]
+            .into_iter()
+            .collect();
         let json = serde_json::to_string(&set).expect("serialise");
         assert_eq!(json, r#"["voice","ai_voice"]"#);
         let back: CapabilitySet = serde_json::from_str(&json).expect("parse");

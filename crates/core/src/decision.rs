@@ -242,7 +242,10 @@ impl Candidate {
                 active,
                 limit: Some(l),
             } => format!("{ord} least loaded ({active}/{l} in use)"),
-            Why::Load { active, limit: None } => {
+            Why::Load {
+                active,
+                limit: None,
+            } => {
                 format!("{ord} least loaded ({active} in use, no limit)")
             }
             Why::Override => "chosen by explicit provider override".to_string(),
@@ -362,7 +365,11 @@ impl fmt::Display for ExclusionReason {
             ExclusionReason::AutoDisabled {
                 until_ms,
                 country: None,
-            } => write!(f, "auto-disabled after repeated failures until {}", fmt_ms(*until_ms)),
+            } => write!(
+                f,
+                "auto-disabled after repeated failures until {}",
+                fmt_ms(*until_ms)
+            ),
             ExclusionReason::AutoDisabled {
                 until_ms,
                 country: Some(c),
@@ -456,7 +463,9 @@ impl fmt::Display for Refusal {
             Refusal::BlockedDestination(p) => {
                 write!(f, "destination is blocked by the policy (prefix {p})")
             }
-            Refusal::NoEligibleProvider => f.write_str("no provider is eligible for this destination"),
+            Refusal::NoEligibleProvider => {
+                f.write_str("no provider is eligible for this destination")
+            }
             Refusal::UnknownOverride(p) => write!(f, "override names unknown provider {p:?}"),
             Refusal::OverrideExcluded(r) => write!(f, "the override's provider is excluded: {r}"),
         }
@@ -506,9 +515,15 @@ impl Serialize for Candidate {
         st.serialize_field("destination", &*c.destination)?;
         st.serialize_field("rate", &c.terms.rate.normalize().to_string())?;
         st.serialize_field("currency", &c.terms.currency)?;
-        st.serialize_field("connection_fee", &c.terms.connection_fee.normalize().to_string())?;
+        st.serialize_field(
+            "connection_fee",
+            &c.terms.connection_fee.normalize().to_string(),
+        )?;
         st.serialize_field("increment", &c.terms.increment)?;
-        st.serialize_field("expected_cost", &c.expected_cost().amount.normalize().to_string())?;
+        st.serialize_field(
+            "expected_cost",
+            &c.expected_cost().amount.normalize().to_string(),
+        )?;
         st.serialize_field("score", &round4(c.score))?;
         st.serialize_field("quality", &round4(c.quality))?;
         st.serialize_field("health", &c.health)?;
@@ -533,9 +548,10 @@ impl Serialize for Decision {
         st.serialize_field("router_choice", &self.router_choice)?;
         st.serialize_field(
             "refusal",
-            &self.refusal.as_ref().map(|r| {
-                serde_json::json!({"code": r.code(), "message": r.to_string()})
-            }),
+            &self
+                .refusal
+                .as_ref()
+                .map(|r| serde_json::json!({"code": r.code(), "message": r.to_string()})),
         )?;
         st.serialize_field("snapshot_version", &self.snapshot_version)?;
         st.serialize_field("decision_us", &(self.decision_ns as f64 / 1000.0))?;

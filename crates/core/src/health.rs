@@ -83,9 +83,11 @@ pub struct HealthView {
 impl Health {
     /// Records an accepted request: score up, failure run reset, breaker closed.
     pub fn record_success(&self, cfg: &HealthConfig) {
-        let _ = self.score.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            Some((s + cfg.success_step).min(100))
-        });
+        let _ = self
+            .score
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((s + cfg.success_step).min(100))
+            });
         self.consecutive_failures.store(0, Ordering::Release);
         self.open_until_ms.store(0, Ordering::Release);
         self.probe_at_ms.store(i64::MIN, Ordering::Release);
@@ -94,9 +96,11 @@ impl Health {
     /// Records a failed request; opens (or re-opens) the breaker once the failure run
     /// reaches the limit.
     pub fn record_failure(&self, cfg: &HealthConfig, now_ms: i64) {
-        let _ = self.score.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            Some(s.saturating_sub(cfg.failure_step))
-        });
+        let _ = self
+            .score
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some(s.saturating_sub(cfg.failure_step))
+            });
         let run = self.consecutive_failures.fetch_add(1, Ordering::AcqRel) + 1;
         if run >= cfg.disable_after {
             self.open_until_ms
@@ -185,6 +189,9 @@ mod tests {
         }
         assert!(h.try_claim_probe(&cfg, 40_000));
         h.record_failure(&cfg, 40_001);
-        assert_eq!(h.view(40_002).breaker, BreakerState::Open { until_ms: 70_001 });
+        assert_eq!(
+            h.view(40_002).breaker,
+            BreakerState::Open { until_ms: 70_001 }
+        );
     }
 }

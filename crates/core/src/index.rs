@@ -222,7 +222,11 @@ impl PrefixIndex {
         }
         // Newest version first within a provider: the first entry in force wins at look-up.
         staged.sort_unstable_by_key(|s| {
-            (s.key, s.provider, std::cmp::Reverse(windows[s.rate as usize].0))
+            (
+                s.key,
+                s.provider,
+                std::cmp::Reverse(windows[s.rate as usize].0),
+            )
         });
         let entry_of = |s: &Staged| {
             let (from_ms, to_ms) = windows[s.rate as usize];
@@ -265,7 +269,11 @@ impl PrefixIndex {
                 };
                 if let Some(&(a, b)) = own.get(&ancestor) {
                     let depth = (len - l) as u8;
-                    chain.extend(staged[a..b].iter().map(|s| (s.provider, depth, entry_of(s))));
+                    chain.extend(
+                        staged[a..b]
+                            .iter()
+                            .map(|s| (s.provider, depth, entry_of(s))),
+                    );
                 }
             }
             chain.sort_by_key(|(provider, depth, _)| (*provider, *depth));
@@ -424,8 +432,16 @@ mod tests {
         let a = deck(&[("44", dec!(0.01)), ("447", dec!(0.05))]);
         let b = deck(&[("4", dec!(0.02))]);
         let inputs = [
-            DeckInput { provider: 0, deck: &a, superseded_at_ms: i64::MAX },
-            DeckInput { provider: 1, deck: &b, superseded_at_ms: i64::MAX },
+            DeckInput {
+                provider: 0,
+                deck: &a,
+                superseded_at_ms: i64::MAX,
+            },
+            DeckInput {
+                provider: 1,
+                deck: &b,
+                superseded_at_ms: i64::MAX,
+            },
         ];
         let mut names = NameTable::default();
         let idx = PrefixIndex::build(&inputs, &mut names);
@@ -442,7 +458,11 @@ mod tests {
     #[test]
     fn a_version_ends_where_the_next_begins() {
         let old = deck(&[("44", dec!(0.01))]);
-        let inputs = [DeckInput { provider: 0, deck: &old, superseded_at_ms: 1_000 }];
+        let inputs = [DeckInput {
+            provider: 0,
+            deck: &old,
+            superseded_at_ms: 1_000,
+        }];
         let idx = PrefixIndex::build(&inputs, &mut NameTable::default());
         let mut out = [None];
         idx.longest_matches(b"4420", 999, &mut out);

@@ -5,8 +5,8 @@
 //! data and get decisions back, so every rule can be unit- and property-tested in isolation.
 
 pub mod channel;
-pub mod deck;
 pub mod decision;
+pub mod deck;
 pub mod health;
 pub mod index;
 pub mod live;
@@ -22,8 +22,8 @@ pub mod snapshot;
 pub mod synth;
 
 pub use channel::{Capability, CapabilitySet, Channel};
-pub use deck::{Deck, RateRow};
 pub use decision::{Candidate, Decision, ExclusionReason, RouteRequest};
+pub use deck::{Deck, RateRow};
 pub use live::LiveRegistry;
 pub use money::{Currency, Money};
 pub use policy::{LeadPriority, RoutingPolicy, Strategy};

@@ -141,7 +141,10 @@ mod tests {
     fn money_adds_only_within_a_currency() {
         let a = Money::new(dec!(0.10), Currency::USD);
         let b = Money::new(dec!(0.05), Currency::USD);
-        assert_eq!(a.checked_add(b), Some(Money::new(dec!(0.15), Currency::USD)));
+        assert_eq!(
+            a.checked_add(b),
+            Some(Money::new(dec!(0.15), Currency::USD))
+        );
         assert_eq!(a.checked_add(Money::zero(Currency::EUR)), None);
     }
 

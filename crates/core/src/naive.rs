@@ -64,11 +64,9 @@ impl NaiveRouter {
             if *c != channel {
                 continue;
             }
-            let found = (0..=digits.len()).rev().find_map(|len| {
-                map.get(&digits[..len])?
-                    .iter()
-                    .find(|r| in_force(r, at_ms))
-            });
+            let found = (0..=digits.len())
+                .rev()
+                .find_map(|len| map.get(&digits[..len])?.iter().find(|r| in_force(r, at_ms)));
             if let Some(row) = found.filter(|r| !r.closed) {
                 choices.push(NaiveChoice {
                     provider: provider.clone(),
@@ -77,12 +75,17 @@ impl NaiveRouter {
                 });
             }
         }
-        choices.sort_by(|a, b| a.cost.cmp(&b.cost).then_with(|| a.provider.cmp(&b.provider)));
+        choices.sort_by(|a, b| {
+            a.cost
+                .cmp(&b.cost)
+                .then_with(|| a.provider.cmp(&b.provider))
+        });
         choices
     }
 }
 
 fn in_force(r: &RateRow, at_ms: i64) -> bool {
-    r.effective_from.is_none_or(|t| t.timestamp_millis() <= at_ms)
+    r.effective_from
+        .is_none_or(|t| t.timestamp_millis() <= at_ms)
         && r.effective_to.is_none_or(|t| at_ms < t.timestamp_millis())
 }

@@ -48,7 +48,9 @@ pub enum NumberError {
         reason: String,
     },
     /// Parsed, but no numbering plan of its country allows it.
-    #[error("{input:?} is not a valid number in country code +{country_code}: no numbering plan of that country matches it")]
+    #[error(
+        "{input:?} is not a valid number in country code +{country_code}: no numbering plan of that country matches it"
+    )]
     Invalid {
         /// What was given.
         input: String,
@@ -66,11 +68,10 @@ pub fn parse_e164(input: &str) -> Result<E164, NumberError> {
     } else {
         format!("+{trimmed}")
     };
-    let parsed =
-        phonenumber::parse(None, &international).map_err(|e| NumberError::Unparsable {
-            input: input.to_string(),
-            reason: e.to_string(),
-        })?;
+    let parsed = phonenumber::parse(None, &international).map_err(|e| NumberError::Unparsable {
+        input: input.to_string(),
+        reason: e.to_string(),
+    })?;
     let country_code = parsed.code().value();
     if !phonenumber::is_valid(&parsed) {
         return Err(NumberError::Invalid {

@@ -56,7 +56,9 @@ impl fmt::Display for Strategy {
 
 /// A strategy name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown strategy {0:?}: expected least_cost, priority, quality, balanced, weighted or load_balanced")]
+#[error(
+    "unknown strategy {0:?}: expected least_cost, priority, quality, balanced, weighted or load_balanced"
+)]
 pub struct UnknownStrategy(pub String);
 
 impl FromStr for Strategy {
@@ -89,7 +91,9 @@ impl FromStr for LeadPriority {
             "hot" => Ok(LeadPriority::Hot),
             "warm" => Ok(LeadPriority::Warm),
             "cold" => Ok(LeadPriority::Cold),
-            _ => Err(format!("unknown lead priority {s:?}: expected hot, warm or cold")),
+            _ => Err(format!(
+                "unknown lead priority {s:?}: expected hot, warm or cold"
+            )),
         }
     }
 }

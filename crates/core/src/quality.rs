@@ -234,11 +234,9 @@ impl Quality {
         };
         ring.push_back(sample);
         let evicted = (ring.len() > cap).then(|| ring.pop_front()).flatten();
-        for i in 0..SLOTS {
-            w.recent[i] += sample[i];
-            if let Some(old) = evicted {
-                w.recent[i] -= old[i];
-            }
+        add(&mut w.recent, &sample);
+        if let Some(old) = evicted {
+            subtract(&mut w.recent, &old);
         }
         self.publish(&w);
     }
@@ -247,7 +245,9 @@ impl Quality {
         let stats = stats_of(&w.recent);
         let day = stats_of(&w.day);
         let p = &self.published;
-        let put = |cell: &AtomicU64, v: Option<f64>| cell.store(v.unwrap_or(0.0).to_bits(), Ordering::Release);
+        let put = |cell: &AtomicU64, v: Option<f64>| {
+            cell.store(v.unwrap_or(0.0).to_bits(), Ordering::Release)
+        };
         put(&p.asr, stats.asr);
         put(&p.acd, stats.acd_secs);
         put(&p.pdd, stats.pdd_ms);
@@ -255,7 +255,10 @@ impl Quality {
         put(&p.uptime, day.uptime);
         p.calls.store(stats.calls as u32, Ordering::Release);
         p.messages.store(stats.messages as u32, Ordering::Release);
-        p.requests.store(day.requests.min(u64::from(u32::MAX)) as u32, Ordering::Release);
+        p.requests.store(
+            day.requests.min(u64::from(u32::MAX)) as u32,
+            Ordering::Release,
+        );
     }
 
     /// The last-N figures, without taking any lock.
@@ -290,9 +293,7 @@ impl Quality {
         for m in now_minute - minutes + 1..=now_minute {
             let b = &w.buckets[m.rem_euclid(DAY_MINUTES as i64) as usize];
             if b.minute == m {
-                for i in 0..SLOTS {
-                    sums[i] += b.counts[i];
-                }
+                add(&mut sums, &b.counts);
             }
         }
         stats_of(&sums)
@@ -315,9 +316,7 @@ impl Windows {
             for m in self.day_start..oldest_kept {
                 let b = &mut self.buckets[m.rem_euclid(DAY_MINUTES as i64) as usize];
                 if b.minute == m {
-                    for i in 0..SLOTS {
-                        self.day[i] -= b.counts[i];
-                    }
+                    subtract(&mut self.day, &b.counts);
                     *b = Bucket::default();
                 }
             }
@@ -330,10 +329,20 @@ impl Windows {
                 counts: [0; SLOTS],
             };
         }
-        for i in 0..SLOTS {
-            b.counts[i] += sample[i];
-            self.day[i] += sample[i];
-        }
+        add(&mut b.counts, sample);
+        add(&mut self.day, sample);
+    }
+}
+
+fn add(into: &mut [u64; SLOTS], counts: &[u64; SLOTS]) {
+    for (a, b) in into.iter_mut().zip(counts) {
+        *a += b;
+    }
+}
+
+fn subtract(from: &mut [u64; SLOTS], counts: &[u64; SLOTS]) {
+    for (a, b) in from.iter_mut().zip(counts) {
+        *a = a.saturating_sub(*b);
     }
 }
 
@@ -362,7 +371,9 @@ mod tests {
     fn call(answered: bool, secs: u32) -> Observation {
         Observation::Call {
             outcome: if answered {
-                CallOutcome::Answered { duration_secs: secs }
+                CallOutcome::Answered {
+                    duration_secs: secs,
+                }
             } else {
                 CallOutcome::NoAnswer
             },

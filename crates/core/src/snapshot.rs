@@ -1,11 +1,11 @@
 //! An immutable routing snapshot (providers, compiled decks, policy) and the decision made
 //! against it. A [`Router`] swaps snapshots atomically so readers never wait for a rebuild.
 
-use crate::channel::{Channel, CapabilitySet};
-use crate::deck::{Deck, Increment};
+use crate::channel::{CapabilitySet, Channel};
 use crate::decision::{
     Candidate, Decision, Exclusion, ExclusionReason, Prefix, Refusal, RouteRequest, Why,
 };
+use crate::deck::{Deck, Increment};
 use crate::health::BreakerState;
 use crate::index::{CompiledRate, DeckInput, NameTable, PrefixIndex};
 use crate::live::{LiveRegistry, ProviderLive};
@@ -129,10 +129,13 @@ impl RoutingSnapshot {
         for channel in Channel::ALL {
             let mut versions: Vec<(u16, &Deck)> = Vec::new();
             for deck in decks.iter().filter(|d| d.channel == channel) {
-                let idx = *by_id.get(&deck.provider).ok_or_else(|| BuildError::UnknownProvider {
-                    provider: deck.provider.clone(),
-                    channel,
-                })?;
+                let idx =
+                    *by_id
+                        .get(&deck.provider)
+                        .ok_or_else(|| BuildError::UnknownProvider {
+                            provider: deck.provider.clone(),
+                            channel,
+                        })?;
                 versions.push((idx, deck));
             }
             if versions.is_empty() {
@@ -192,12 +195,20 @@ impl RoutingSnapshot {
 
     /// Rate rows compiled in, over all channels.
     pub fn prefix_count(&self) -> usize {
-        self.indexes.iter().flatten().map(PrefixIndex::prefix_count).sum()
+        self.indexes
+            .iter()
+            .flatten()
+            .map(PrefixIndex::prefix_count)
+            .sum()
     }
 
     /// Heap bytes held by the compiled indexes and names.
     pub fn heap_bytes(&self) -> usize {
-        self.indexes.iter().flatten().map(PrefixIndex::heap_bytes).sum::<usize>()
+        self.indexes
+            .iter()
+            .flatten()
+            .map(PrefixIndex::heap_bytes)
+            .sum::<usize>()
             + self.names.heap_bytes()
     }
 
@@ -241,7 +252,11 @@ impl RoutingSnapshot {
             .into_iter()
             .filter(|m| !m.closed)
             .collect();
-        found.sort_by(|a, b| a.rate.cmp(&b.rate).then_with(|| a.provider.cmp(&b.provider)));
+        found.sort_by(|a, b| {
+            a.rate
+                .cmp(&b.rate)
+                .then_with(|| a.provider.cmp(&b.provider))
+        });
         found
     }
 
@@ -298,9 +313,7 @@ impl RoutingSnapshot {
         let touched = slots
             .iter()
             .filter_map(|s| self.rate(req.channel, (*s)?))
-            .fold(0u32, |acc, r| {
-                acc.wrapping_add(u32::from(r.closed))
-            });
+            .fold(0u32, |acc, r| acc.wrapping_add(u32::from(r.closed)));
         std::hint::black_box(touched);
         let mut needed = req.required;
         needed.insert(req.channel.capability());
@@ -316,19 +329,28 @@ impl RoutingSnapshot {
         }
         self.order(&mut eligible, strategy, req);
         if let Some(wanted) = req.provider_override {
-            match eligible.iter().position(|e| self.providers[usize::from(e.idx)].id.as_str() == wanted) {
+            match eligible
+                .iter()
+                .position(|e| self.providers[usize::from(e.idx)].id.as_str() == wanted)
+            {
                 Some(pos) => {
-                    decision.router_choice =
-                        eligible.first().map(|e| self.providers[usize::from(e.idx)].id.clone());
+                    decision.router_choice = eligible
+                        .first()
+                        .map(|e| self.providers[usize::from(e.idx)].id.clone());
                     let mut chosen = eligible.remove(pos);
                     chosen.why = Why::Override;
                     eligible.insert(0, chosen);
                 }
                 None => {
-                    decision.router_choice =
-                        eligible.first().map(|e| self.providers[usize::from(e.idx)].id.clone());
+                    decision.router_choice = eligible
+                        .first()
+                        .map(|e| self.providers[usize::from(e.idx)].id.clone());
                     decision.refusal = Some(
-                        match decision.excluded.iter().find(|x| x.provider.as_str() == wanted) {
+                        match decision
+                            .excluded
+                            .iter()
+                            .find(|x| x.provider.as_str() == wanted)
+                        {
                             Some(x) => Refusal::OverrideExcluded(x.reason.clone()),
                             None => Refusal::UnknownOverride(wanted.to_string()),
                         },
@@ -371,7 +393,9 @@ impl RoutingSnapshot {
             return Err(ExclusionReason::Disabled);
         }
         let rate_idx = slot.ok_or(ExclusionReason::NoRate)?;
-        let rate = self.rate(req.channel, rate_idx).ok_or(ExclusionReason::NoRate)?;
+        let rate = self
+            .rate(req.channel, rate_idx)
+            .ok_or(ExclusionReason::NoRate)?;
         if rate.closed {
             return Err(ExclusionReason::PrefixClosed(Prefix::new(
                 req.digits.as_bytes(),
@@ -406,16 +430,17 @@ impl RoutingSnapshot {
                     });
                 }
                 BreakerState::HalfOpen => {
-                    if req.claim_probes && !health.try_claim_probe(live.health_config(), req.at_ms) {
+                    if req.claim_probes && !health.try_claim_probe(live.health_config(), req.at_ms)
+                    {
                         return Err(ExclusionReason::ProbeInFlight);
                     }
                     probe = true;
                 }
             }
         }
-        let score = country
-            .as_ref()
-            .map_or(overall.score, |(_, h)| h.view(req.at_ms).score.min(overall.score));
+        let score = country.as_ref().map_or(overall.score, |(_, h)| {
+            h.view(req.at_ms).score.min(overall.score)
+        });
         let floor = p.thresholds.health_floor.unwrap_or(policy.health_floor);
         if score < floor && !probe {
             return Err(ExclusionReason::HealthBelowFloor { score, floor });
@@ -508,8 +533,14 @@ impl RoutingSnapshot {
                 eligible.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| by_cost(a, b)));
             }
             Strategy::Balanced => {
-                let min = eligible.iter().map(|e| e.cost_key.to_f64()).fold(f64::MAX, f64::min);
-                let max = eligible.iter().map(|e| e.cost_key.to_f64()).fold(f64::MIN, f64::max);
+                let min = eligible
+                    .iter()
+                    .map(|e| e.cost_key.to_f64())
+                    .fold(f64::MAX, f64::min);
+                let max = eligible
+                    .iter()
+                    .map(|e| e.cost_key.to_f64())
+                    .fold(f64::MIN, f64::max);
                 let span = max - min;
                 let qw = self.policy.quality_weight.clamp(0.0, 1.0);
                 for e in eligible.iter_mut() {
@@ -586,19 +617,31 @@ impl RoutingSnapshot {
                     }
                 }
                 eligible[start..end].sort_by(|a, b| {
-                    b.quality.total_cmp(&a.quality).then_with(|| a.idx.cmp(&b.idx))
+                    b.quality
+                        .total_cmp(&a.quality)
+                        .then_with(|| a.idx.cmp(&b.idx))
                 });
             }
             start = end;
         }
     }
 
-    fn candidate(&self, e: &Eligible, rank: usize, req: &RouteRequest<'_>, digits: &[u8]) -> Candidate {
+    fn candidate(
+        &self,
+        e: &Eligible,
+        rank: usize,
+        req: &RouteRequest<'_>,
+        digits: &[u8],
+    ) -> Candidate {
         let p = &self.providers[usize::from(e.idx)];
         let (terms, prefix_len, destination) = match &self.indexes[req.channel.index()] {
             Some(index) => {
                 let r = index.rate(e.rate);
-                (index.terms(e.rate), r.prefix_len, self.names.get(r.destination))
+                (
+                    index.terms(e.rate),
+                    r.prefix_len,
+                    self.names.get(r.destination),
+                )
             }
             None => (Terms::zero(self.policy.currency), 0, Arc::from("")),
         };
@@ -650,7 +693,8 @@ fn sort_by_cost(eligible: &mut [Eligible]) {
                 *slot = original[(key & 0xFFFF) as usize];
             }
         }
-        None => eligible.sort_unstable_by(|a, b| a.cost_key.cmp(&b.cost_key).then_with(|| a.idx.cmp(&b.idx))),
+        None => eligible
+            .sort_unstable_by(|a, b| a.cost_key.cmp(&b.cost_key).then_with(|| a.idx.cmp(&b.idx))),
     }
 }
 

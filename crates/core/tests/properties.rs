@@ -4,8 +4,8 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use switchyard_core::channel::{Capability, CapabilitySet, Channel};
-use switchyard_core::deck::{Deck, Increment, RateRow};
 use switchyard_core::decision::ExclusionReason;
+use switchyard_core::deck::{Deck, Increment, RateRow};
 use switchyard_core::naive::NaiveRouter;
 use switchyard_core::rating::{Terms, Usage, billed_seconds, rate_usage};
 use switchyard_core::{
@@ -46,9 +46,14 @@ fn build(decks: Vec<Vec<RateRow>>) -> (RoutingSnapshot, Vec<Deck>) {
             rows,
         })
         .collect();
-    let providers = decks.iter().map(|d| ProviderProfile::new(d.provider.clone())).collect();
-    let mut policy = RoutingPolicy::default();
-    policy.max_alternates = 64;
+    let providers = decks
+        .iter()
+        .map(|d| ProviderProfile::new(d.provider.clone()))
+        .collect();
+    let policy = RoutingPolicy {
+        max_alternates: 64,
+        ..RoutingPolicy::default()
+    };
     let snapshot = RoutingSnapshot::build(1, providers, &decks, policy, &LiveRegistry::default())
         .expect("builds");
     (snapshot, decks)
@@ -118,18 +123,29 @@ fn provider_case() -> impl Strategy<Value = ProviderCase> {
         proptest::bool::weighted(0.15),
         proptest::option::weighted(0.85, rate()),
     )
-        .prop_map(|(bits, enabled, max_concurrency, max_cps, active, cps, budget_spent, rate)| {
-            let mut caps: CapabilitySet = Capability::ALL
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| bits & (1 << i) != 0 || *i == 0)
-                .map(|(_, c)| c)
-                .collect();
-            if bits & 0x8000 == 0 {
-                caps.insert(Capability::StirShaken);
-            }
-            ProviderCase { caps, enabled, max_concurrency, max_cps, active, cps, budget_spent, rate }
-        })
+        .prop_map(
+            |(bits, enabled, max_concurrency, max_cps, active, cps, budget_spent, rate)| {
+                let mut caps: CapabilitySet = Capability::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0 || *i == 0)
+                    .map(|(_, c)| c)
+                    .collect();
+                if bits & 0x8000 == 0 {
+                    caps.insert(Capability::StirShaken);
+                }
+                ProviderCase {
+                    caps,
+                    enabled,
+                    max_concurrency,
+                    max_cps,
+                    active,
+                    cps,
+                    budget_spent,
+                    rate,
+                }
+            },
+        )
 }
 
 proptest! {
@@ -160,8 +176,7 @@ proptest! {
             }
             providers.push(p);
         }
-        let mut policy = RoutingPolicy::default();
-        policy.max_alternates = 64;
+        let policy = RoutingPolicy { max_alternates: 64, ..RoutingPolicy::default() };
         let snapshot = RoutingSnapshot::build(1, providers, &decks, policy, &LiveRegistry::default()).expect("builds");
         for (i, c) in cases.iter().enumerate() {
             let live = snapshot.live(&ProviderId::new(format!("p{i}"))).expect("cell");
@@ -295,7 +310,10 @@ fn weighted_split_is_within_one_percent_over_100k_decisions() {
     for (i, w) in weights.iter().enumerate() {
         let share = f64::from(counts[i]) / total as f64;
         let target = f64::from(*w) / 100.0;
-        assert!((share - target).abs() <= 0.01, "provider {i}: {share} vs {target}");
+        assert!(
+            (share - target).abs() <= 0.01,
+            "provider {i}: {share} vs {target}"
+        );
     }
     // Deterministic: the same seed gives the same pick.
     let pick = |seed| {

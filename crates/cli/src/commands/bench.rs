@@ -11,8 +11,7 @@ use switchyard_core::deck::{ImportOptions, import_csv};
 use switchyard_core::naive::NaiveRouter;
 use switchyard_core::synth::{Plan, Rng};
 use switchyard_core::{
-    Channel, Deck, LiveRegistry, ProviderProfile, RouteRequest, RoutingPolicy,
-    RoutingSnapshot,
+    Channel, Deck, LiveRegistry, ProviderProfile, RouteRequest, RoutingPolicy, RoutingSnapshot,
 };
 
 #[derive(Debug, Subcommand)]
@@ -136,7 +135,9 @@ fn routing(args: &RoutingArgs) -> Result<ExitCode> {
     });
     let usage = RouteRequest::new("", Channel::Voice, 0).usage;
     let base = measure(&numbers, args.baseline_decisions, |n| {
-        naive.decide_least_cost(n, Channel::Voice, usage, at_ms).len()
+        naive
+            .decide_least_cost(n, Channel::Voice, usage, at_ms)
+            .len()
     });
 
     let heap = snapshot.heap_bytes();
@@ -172,4 +173,3 @@ fn routing(args: &RoutingArgs) -> Result<ExitCode> {
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
-

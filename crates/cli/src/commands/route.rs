@@ -116,7 +116,12 @@ pub fn run(args: RouteArgs) -> Result<ExitCode> {
     }
 }
 
-fn request<'a>(args: &'a RouteArgs, digits: &'a str, cc: Option<u16>, at_ms: i64) -> RouteRequest<'a> {
+fn request<'a>(
+    args: &'a RouteArgs,
+    digits: &'a str,
+    cc: Option<u16>,
+    at_ms: i64,
+) -> RouteRequest<'a> {
     let mut req = RouteRequest::new(digits, args.channel, at_ms);
     req.country_code = cc;
     req.strategy = args.strategy;
@@ -125,7 +130,9 @@ fn request<'a>(args: &'a RouteArgs, digits: &'a str, cc: Option<u16>, at_ms: i64
     req.provider_override = args.provider.as_deref();
     req.required = args.require.iter().copied().collect();
     req.max_alternates = args.alternates;
-    req.seed = digits.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    req.seed = digits
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     req.usage = match (args.channel, &args.text) {
         (Channel::Voice, _) => Usage::Call {
             answered: true,
@@ -173,14 +180,21 @@ struct Summary {
     expected_cost: BTreeMap<String, Decimal>,
 }
 
-fn run_batch(args: &RouteArgs, snapshot: &RoutingSnapshot, path: &PathBuf, at_ms: i64) -> Result<ExitCode> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+fn run_batch(
+    args: &RouteArgs,
+    snapshot: &RoutingSnapshot,
+    path: &PathBuf,
+    at_ms: i64,
+) -> Result<ExitCode> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line_no = i + 1;
-        let line = line.with_context(|| format!("{}: line {line_no} cannot be read", path.display()))?;
+        let line =
+            line.with_context(|| format!("{}: line {line_no} cannot be read", path.display()))?;
         let raw = line.split(',').next().unwrap_or("").trim();
         if raw.is_empty() || raw.starts_with('#') {
             continue;
@@ -190,7 +204,11 @@ fn run_batch(args: &RouteArgs, snapshot: &RoutingSnapshot, path: &PathBuf, at_ms
             Ok(n) => n,
             Err(e) => {
                 summary.invalid += 1;
-                writeln!(out, "{}", json!({"line": line_no, "number": raw, "error": e.to_string()}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"line": line_no, "number": raw, "error": e.to_string()})
+                )?;
                 continue;
             }
         };
@@ -199,7 +217,10 @@ fn run_batch(args: &RouteArgs, snapshot: &RoutingSnapshot, path: &PathBuf, at_ms
         match &decision.primary {
             Some(p) => {
                 summary.routed += 1;
-                *summary.per_provider.entry(p.provider.to_string()).or_default() += 1;
+                *summary
+                    .per_provider
+                    .entry(p.provider.to_string())
+                    .or_default() += 1;
                 *summary
                     .expected_cost
                     .entry(p.expected_cost().currency.to_string())

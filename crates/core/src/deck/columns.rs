@@ -240,9 +240,7 @@ impl Layout {
                 ColumnRef::Name(n) => names
                     .iter()
                     .position(|h| h.trim().eq_ignore_ascii_case(n.trim()))
-                    .ok_or_else(|| {
-                        format!("mapping for {field}: no column is headed {n:?}")
-                    })?,
+                    .ok_or_else(|| format!("mapping for {field}: no column is headed {n:?}"))?,
             };
             index[*field as usize] = Some(pos);
             taken[pos] = true;
@@ -307,7 +305,14 @@ mod tests {
 
     #[test]
     fn detects_common_vendor_headers() {
-        let h = header(&["Dial Code", "Description", "Rate (USD/min)", "Billing Increment", "Effective Date", "Notes"]);
+        let h = header(&[
+            "Dial Code",
+            "Description",
+            "Rate (USD/min)",
+            "Billing Increment",
+            "Effective Date",
+            "Notes",
+        ]);
         let l = Layout::resolve(Some(&h), h.len(), &ColumnMapping::default()).expect("layout");
         assert_eq!(l.column(Field::Prefix), Some(0));
         assert_eq!(l.column(Field::Destination), Some(1));

@@ -2,9 +2,9 @@
 //! headers, quoted fields, a BOM, extra and status columns, and an error for every bad cell
 //! naming its line, column and reason.
 
+use super::RateRow;
 use super::columns::{ColumnMapping, Field, Layout};
 use super::values::{Increment, parse_amount, parse_instant, parse_seconds};
-use super::RateRow;
 use crate::money::Currency;
 use serde::Serialize;
 use std::fmt;
@@ -105,7 +105,9 @@ pub struct ImportReport {
 /// Reads a deck from any byte stream, one record at a time.
 pub fn import_csv<R: Read>(input: R, options: &ImportOptions) -> Result<ImportReport, ImportError> {
     let mut buffered = BufReader::with_capacity(1 << 16, input);
-    let head = buffered.fill_buf().map_err(|e| ImportError::Read(e.to_string()))?;
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| ImportError::Read(e.to_string()))?;
     let bom = head.starts_with(b"\xEF\xBB\xBF");
     let body = if bom { &head[3..] } else { head };
     let delimiter = options.delimiter.unwrap_or_else(|| sniff_delimiter(body));
@@ -287,12 +289,30 @@ impl Cells<'_> {
 }
 
 const OPEN_STATUS: &[&str] = &[
-    "active", "new", "increase", "increased", "decrease", "decreased", "unchanged", "current",
-    "change", "changed", "same", "ok",
+    "active",
+    "new",
+    "increase",
+    "increased",
+    "decrease",
+    "decreased",
+    "unchanged",
+    "current",
+    "change",
+    "changed",
+    "same",
+    "ok",
 ];
 const CLOSED_STATUS: &[&str] = &[
-    "closed", "close", "deleted", "delete", "removed", "inactive", "blocked", "discontinued",
-    "disabled", "expired",
+    "closed",
+    "close",
+    "deleted",
+    "delete",
+    "removed",
+    "inactive",
+    "blocked",
+    "discontinued",
+    "disabled",
+    "expired",
 ];
 
 fn parse_status(v: &str) -> Result<bool, String> {
@@ -314,7 +334,9 @@ fn parse_prefix(v: &str) -> Result<String, String> {
         return Err(format!("prefix {v:?} is not made of digits"));
     }
     if digits.len() > 15 {
-        return Err(format!("prefix {v:?} is longer than an E.164 number (15 digits)"));
+        return Err(format!(
+            "prefix {v:?} is longer than an E.164 number (15 digits)"
+        ));
     }
     Ok(digits.to_string())
 }
@@ -342,8 +364,9 @@ fn parse_row(
         Some(i) => i,
         None => {
             let secs = |v: &str| {
-                parse_seconds(v)
-                    .ok_or_else(|| format!("bad increment {v:?}: expected whole seconds from 1 to 3600"))
+                parse_seconds(v).ok_or_else(|| {
+                    format!("bad increment {v:?}: expected whole seconds from 1 to 3600")
+                })
             };
             let initial = cells.parse(Field::InitialIncrement, secs)?;
             let subsequent = cells.parse(Field::SubsequentIncrement, secs)?;
@@ -386,10 +409,14 @@ fn parse_row(
             .map(|(v, _)| v.to_string())
             .unwrap_or_default(),
         rate,
-        connection_fee: cells.parse(Field::ConnectionFee, amount)?.unwrap_or_default(),
+        connection_fee: cells
+            .parse(Field::ConnectionFee, amount)?
+            .unwrap_or_default(),
         increment,
         min_duration,
-        attachment_fee: cells.parse(Field::AttachmentFee, amount)?.unwrap_or_default(),
+        attachment_fee: cells
+            .parse(Field::AttachmentFee, amount)?
+            .unwrap_or_default(),
         effective_from,
         effective_to,
         currency,

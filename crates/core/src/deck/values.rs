@@ -33,7 +33,9 @@ impl Increment {
 
 /// Why an increment cell could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad increment {0:?}: expected two whole numbers of seconds such as 60/60, 6/6 or 30/6 (each 1 to 3600)")]
+#[error(
+    "bad increment {0:?}: expected two whole numbers of seconds such as 60/60, 6/6 or 30/6 (each 1 to 3600)"
+)]
 pub struct IncrementError(pub String);
 
 impl FromStr for Increment {
@@ -156,7 +158,11 @@ mod tests {
         assert_eq!(parse_amount("0.0125", false), Ok(dec!(0.0125)));
         assert_eq!(parse_amount("0,0125", true), Ok(dec!(0.0125)));
         assert!(parse_amount("0,0125", false).is_err());
-        assert!(parse_amount("-0.01", false).expect_err("negative").contains("negative"));
+        assert!(
+            parse_amount("-0.01", false)
+                .expect_err("negative")
+                .contains("negative")
+        );
         assert!(parse_amount("$0.01", false).is_err());
         assert!(parse_amount("", false).is_err());
     }

@@ -47,7 +47,10 @@ struct Fixed(u64);
 impl Amount for Fixed {
     fn from_decimal(d: Decimal) -> Option<Self> {
         let pow = POW10.get(SCALE.checked_sub(d.scale())? as usize)?;
-        u64::try_from(d.mantissa()).ok()?.checked_mul(*pow).map(Fixed)
+        u64::try_from(d.mantissa())
+            .ok()?
+            .checked_mul(*pow)
+            .map(Fixed)
     }
     fn plus(self, other: Self) -> Option<Self> {
         self.0.checked_add(other.0).map(Fixed)
@@ -77,8 +80,10 @@ fn scaled_cost<A: Amount>(terms: &Terms, usage: Usage) -> Option<A> {
             attachments,
         } => {
             let n = u64::from(recipients);
-            let per_message = fee.plus(A::from_decimal(terms.attachment_fee)?.times(u64::from(attachments))?)?;
-            rate.times(n)?.plus(per_message.times(n.checked_mul(1000)?)?)
+            let per_message =
+                fee.plus(A::from_decimal(terms.attachment_fee)?.times(u64::from(attachments))?)?;
+            rate.times(n)?
+                .plus(per_message.times(n.checked_mul(1000)?)?)
         }
     }
 }
@@ -181,7 +186,10 @@ mod tests {
         let b = CostKey::of(&terms(tiny, Decimal::ZERO), call);
         assert!(matches!(b, CostKey::Exact(_)));
         assert!(b < a);
-        assert_eq!(a.decimal(), Some(dec!(0.001) * dec!(60) + dec!(0.012) * dec!(120)));
+        assert_eq!(
+            a.decimal(),
+            Some(dec!(0.001) * dec!(60) + dec!(0.012) * dec!(120))
+        );
     }
 
     #[test]

@@ -129,8 +129,8 @@ pub fn rate_usage(terms: &Terms, usage: Usage) -> Cost {
             attachments,
         } => {
             let n = Decimal::from(recipients);
-            let per_message = terms.connection_fee
-                + terms.attachment_fee * Decimal::from(attachments);
+            let per_message =
+                terms.connection_fee + terms.attachment_fee * Decimal::from(attachments);
             (
                 terms.rate * n / Decimal::from(1000) + per_message * n,
                 u64::from(recipients),
@@ -183,31 +183,64 @@ mod tests {
     #[test]
     fn call_costs() {
         let t = terms(dec!(0.012), dec!(0), (60, 60));
-        let c = rate_usage(&t, Usage::Call { answered: true, duration_secs: 61 });
+        let c = rate_usage(
+            &t,
+            Usage::Call {
+                answered: true,
+                duration_secs: 61,
+            },
+        );
         assert_eq!(c.total.amount, dec!(0.024));
         assert_eq!(c.billed_units, 120);
         let t = terms(dec!(0.012), dec!(0), (6, 6));
-        let c = rate_usage(&t, Usage::Call { answered: true, duration_secs: 61 });
+        let c = rate_usage(
+            &t,
+            Usage::Call {
+                answered: true,
+                duration_secs: 61,
+            },
+        );
         assert_eq!(c.total.amount, dec!(0.0132));
     }
 
     #[test]
     fn zero_second_answered_call_pays_the_connection_fee_only() {
         let t = terms(dec!(0.012), dec!(0.005), (60, 60));
-        let c = rate_usage(&t, Usage::Call { answered: true, duration_secs: 0 });
+        let c = rate_usage(
+            &t,
+            Usage::Call {
+                answered: true,
+                duration_secs: 0,
+            },
+        );
         assert_eq!(c.total.amount, dec!(0.005));
         assert_eq!(c.billed_units, 0);
-        let unanswered = rate_usage(&t, Usage::Call { answered: false, duration_secs: 0 });
+        let unanswered = rate_usage(
+            &t,
+            Usage::Call {
+                answered: false,
+                duration_secs: 0,
+            },
+        );
         assert_eq!(unanswered.total.amount, dec!(0));
     }
 
     #[test]
     fn messages_and_emails() {
         let t = terms(dec!(0.0079), dec!(0), (1, 1));
-        assert_eq!(rate_usage(&t, Usage::Message { segments: 3 }).total.amount, dec!(0.0237));
+        assert_eq!(
+            rate_usage(&t, Usage::Message { segments: 3 }).total.amount,
+            dec!(0.0237)
+        );
         let mut e = terms(dec!(0.80), dec!(0), (1, 1));
         e.attachment_fee = dec!(0.0001);
-        let c = rate_usage(&e, Usage::Email { recipients: 3, attachments: 2 });
+        let c = rate_usage(
+            &e,
+            Usage::Email {
+                recipients: 3,
+                attachments: 2,
+            },
+        );
         assert_eq!(c.total.amount, dec!(0.003));
     }
 }

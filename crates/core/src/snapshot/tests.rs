@@ -69,16 +69,24 @@ fn least_cost_uses_each_providers_longest_prefix() {
     assert_eq!(&*a.destination, "dest 447");
     let d = w.snapshot.decide(&req("442079460958"));
     assert_eq!(order(&d), vec!["a", "c", "b"]);
-    assert_eq!(d.primary.as_ref().map(|p| p.expected_cost().amount), Some(dec!(0.01)));
+    assert_eq!(
+        d.primary.as_ref().map(|p| p.expected_cost().amount),
+        Some(dec!(0.01))
+    );
 }
 
 #[test]
 fn no_rate_and_blocked_destinations() {
-    let mut policy = RoutingPolicy::default();
-    policy.blocked_prefixes = vec!["+4490".into()];
+    let policy = RoutingPolicy {
+        blocked_prefixes: vec!["+4490".into()],
+        ..RoutingPolicy::default()
+    };
     let w = world(
         vec![ProviderProfile::new("a"), ProviderProfile::new("b")],
-        vec![deck("a", &[("44", dec!(0.01))]), deck("b", &[("33", dec!(0.01))])],
+        vec![
+            deck("a", &[("44", dec!(0.01))]),
+            deck("b", &[("33", dec!(0.01))]),
+        ],
         policy,
     );
     let d = w.snapshot.decide(&req("4420"));
@@ -104,7 +112,11 @@ fn every_filter_names_its_reason() {
     let decks: Vec<Deck> = providers
         .iter()
         .map(|p| {
-            let rate = if p.id.as_str() == "max" { dec!(0.5) } else { dec!(0.01) };
+            let rate = if p.id.as_str() == "max" {
+                dec!(0.5)
+            } else {
+                dec!(0.01)
+            };
             deck(p.id.as_str(), &[("1", rate)])
         })
         .collect();
@@ -112,7 +124,9 @@ fn every_filter_names_its_reason() {
     let s = &w.snapshot;
     s.live(&"cc".into()).expect("cell").set_load(5, 0);
     s.live(&"cps".into()).expect("cell").set_load(0, 2);
-    s.live(&"budget".into()).expect("cell").set_budget_exhausted(true);
+    s.live(&"budget".into())
+        .expect("cell")
+        .set_budget_exhausted(true);
     let mut r = req("14155550100");
     r.required.insert(Capability::StirShaken);
     r.max_rate = Some(dec!(0.1));
@@ -134,7 +148,10 @@ fn every_filter_names_its_reason() {
             ("max", "rate_above_max"),
         ]
     );
-    assert_eq!(d.excluded[0].reason.to_string(), "lacks the stir_shaken capability");
+    assert_eq!(
+        d.excluded[0].reason.to_string(),
+        "lacks the stir_shaken capability"
+    );
 }
 
 #[test]
@@ -163,9 +180,17 @@ fn health_breaker_asr_and_uptime_filters() {
     }
     let d = s.decide(&req("442079460958"));
     let codes: Vec<&str> = d.excluded.iter().map(|x| x.reason.code()).collect();
-    assert_eq!(codes, vec!["auto_disabled", "asr_below_min", "uptime_below_min"]);
+    assert_eq!(
+        codes,
+        vec!["auto_disabled", "asr_below_min", "uptime_below_min"]
+    );
     assert!(d.primary.is_none());
-    assert!(d.excluded[1].reason.to_string().contains("ASR 0.0% over 30 calls"));
+    assert!(
+        d.excluded[1]
+            .reason
+            .to_string()
+            .contains("ASR 0.0% over 30 calls")
+    );
 }
 
 #[test]
@@ -183,7 +208,12 @@ fn health_floor_excludes_before_the_breaker_opens() {
         a.health().record_success(&cfg);
     }
     let d = s.decide(&req("442079460958"));
-    assert_eq!(d.excluded[0].reason.code(), "health_below_floor", "{:?}", d.excluded);
+    assert_eq!(
+        d.excluded[0].reason.code(),
+        "health_below_floor",
+        "{:?}",
+        d.excluded
+    );
 }
 
 #[test]
@@ -204,7 +234,12 @@ fn half_open_provider_takes_one_probe() {
     assert_eq!(second.excluded[0].reason, ExclusionReason::ProbeInFlight);
     a.observe(Observation::Request { ok: true }, None, later + 1);
     let third = s.decide(&r);
-    assert_eq!(third.primary.map(|p| (p.provider.as_str().to_string(), p.probe)), Some(("a".into(), false)));
+    assert_eq!(
+        third
+            .primary
+            .map(|p| (p.provider.as_str().to_string(), p.probe)),
+        Some(("a".into(), false))
+    );
 }
 
 #[test]
@@ -228,7 +263,12 @@ fn country_breaker_only_affects_that_country() {
         }
     );
     r.country_code = Some(33);
-    assert_eq!(s.decide(&r).primary.map(|p| p.provider.as_str().to_string()), Some("a".into()));
+    assert_eq!(
+        s.decide(&r)
+            .primary
+            .map(|p| p.provider.as_str().to_string()),
+        Some("a".into())
+    );
 }
 
 #[test]
@@ -266,7 +306,14 @@ fn priority_quality_balanced_and_load_strategies() {
             } else {
                 CallOutcome::NoAnswer
             };
-            cell.observe(Observation::Call { outcome, pdd_ms: Some(1500) }, None, NOW);
+            cell.observe(
+                Observation::Call {
+                    outcome,
+                    pdd_ms: Some(1500),
+                },
+                None,
+                NOW,
+            );
         }
     };
     answer("a", 20, 100);
@@ -278,7 +325,11 @@ fn priority_quality_balanced_and_load_strategies() {
     // a: quality 0.43, cheapest (1.0) -> 0.66; b: 0.53, 0.5 -> 0.52; c: 0.68, 0.0 -> 0.41.
     let d = s.decide(&r);
     assert_eq!(order(&d), vec!["a", "b", "c"]);
-    let why = d.primary.as_ref().map(Candidate::explain).unwrap_or_default();
+    let why = d
+        .primary
+        .as_ref()
+        .map(Candidate::explain)
+        .unwrap_or_default();
     assert!(why.contains("60% quality 0.43 + 40% cost 1.00"), "{why}");
     r.strategy = Some(Strategy::LeastCost);
     assert_eq!(order(&s.decide(&r)), vec!["a", "b", "c"]);
@@ -309,14 +360,23 @@ fn override_reports_the_router_choice_and_refuses_excluded_providers() {
     r.provider_override = Some("b");
     r.max_rate = Some(dec!(0.015));
     let d = w.snapshot.decide(&r);
-    assert!(matches!(d.refusal, Some(Refusal::OverrideExcluded(ExclusionReason::RateAboveMax { .. }))));
+    assert!(matches!(
+        d.refusal,
+        Some(Refusal::OverrideExcluded(
+            ExclusionReason::RateAboveMax { .. }
+        ))
+    ));
 }
 
 #[test]
 fn closed_prefix_blocks_the_shorter_rate() {
     let mut closed = deck("a", &[("44", dec!(0.01)), ("4477", dec!(0))]);
     closed.rows[1].closed = true;
-    let w = world(vec![ProviderProfile::new("a")], vec![closed], RoutingPolicy::default());
+    let w = world(
+        vec![ProviderProfile::new("a")],
+        vec![closed],
+        RoutingPolicy::default(),
+    );
     let d = w.snapshot.decide(&req("447712345678"));
     assert_eq!(d.excluded[0].reason.code(), "prefix_closed");
     assert!(w.snapshot.decide(&req("447612345678")).primary.is_some());
@@ -326,26 +386,56 @@ fn closed_prefix_blocks_the_shorter_rate() {
 fn scheduled_deck_version_takes_over_at_its_start() {
     let old = deck("a", &[("44", dec!(0.01)), ("447", dec!(0.02))]);
     let mut new = deck("a", &[("44", dec!(0.05))]);
-    new.effective_from = Utc.timestamp_millis_opt(NOW + 1_000).single().expect("time");
-    let w = world(vec![ProviderProfile::new("a")], vec![new, old], RoutingPolicy::default());
-    let before = w.snapshot.decide(&RouteRequest::new("447700900123", Channel::Voice, NOW));
+    new.effective_from = Utc
+        .timestamp_millis_opt(NOW + 1_000)
+        .single()
+        .expect("time");
+    let w = world(
+        vec![ProviderProfile::new("a")],
+        vec![new, old],
+        RoutingPolicy::default(),
+    );
+    let before = w
+        .snapshot
+        .decide(&RouteRequest::new("447700900123", Channel::Voice, NOW));
     assert_eq!(before.primary.map(|p| p.rate()), Some(dec!(0.02)));
-    let after = w.snapshot.decide(&RouteRequest::new("447700900123", Channel::Voice, NOW + 1_000));
+    let after = w.snapshot.decide(&RouteRequest::new(
+        "447700900123",
+        Channel::Voice,
+        NOW + 1_000,
+    ));
     let p = after.primary.expect("routes");
-    assert_eq!((p.rate(), p.prefix.as_str()), (dec!(0.05), "44"), "the new version drops 447");
+    assert_eq!(
+        (p.rate(), p.prefix.as_str()),
+        (dec!(0.05), "44"),
+        "the new version drops 447"
+    );
 }
 
 #[test]
 fn currency_mismatch_is_excluded_and_build_errors_are_named() {
     let mut eur = deck("a", &[("44", dec!(0.01))]);
     eur.rows[0].currency = Currency::EUR;
-    let w = world(vec![ProviderProfile::new("a")], vec![eur], RoutingPolicy::default());
+    let w = world(
+        vec![ProviderProfile::new("a")],
+        vec![eur],
+        RoutingPolicy::default(),
+    );
     let d = w.snapshot.decide(&req("4420"));
-    assert_eq!(d.excluded[0].reason, ExclusionReason::CurrencyMismatch(Currency::EUR));
+    assert_eq!(
+        d.excluded[0].reason,
+        ExclusionReason::CurrencyMismatch(Currency::EUR)
+    );
 
     let live = LiveRegistry::default();
-    let err = RoutingSnapshot::build(1, vec![], &[deck("x", &[("1", dec!(1))])], RoutingPolicy::default(), &live)
-        .expect_err("unknown provider");
+    let err = RoutingSnapshot::build(
+        1,
+        vec![],
+        &[deck("x", &[("1", dec!(1))])],
+        RoutingPolicy::default(),
+        &live,
+    )
+    .expect_err("unknown provider");
     assert!(err.to_string().contains("provider x"), "{err}");
     let err = RoutingSnapshot::build(
         1,
@@ -368,7 +458,11 @@ fn decision_json_has_the_documented_fields() {
     assert_eq!(v["primary"]["rate"], "0.01");
     assert_eq!(v["alternates"][0]["provider"], "c");
     assert_eq!(v["strategy"], "least_cost");
-    assert!(v["primary"]["why"].as_str().is_some_and(|w| w.starts_with("1st cheapest")));
+    assert!(
+        v["primary"]["why"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("1st cheapest"))
+    );
     assert!(v["excluded"].as_array().is_some_and(Vec::is_empty));
 }
 
@@ -388,7 +482,10 @@ fn lookup_lowest_cost_and_rate_event() {
         .rate_event(&"a".into(), "447700900123", Channel::Voice, usage, NOW)
         .expect("priced");
     assert_eq!(cost.total.amount, dec!(0.06));
-    assert!(s.rate_event(&"a".into(), "33", Channel::Voice, usage, NOW).is_none());
+    assert!(
+        s.rate_event(&"a".into(), "33", Channel::Voice, usage, NOW)
+            .is_none()
+    );
 }
 
 #[test]
@@ -409,5 +506,8 @@ fn router_swaps_snapshots() {
     router.replace(build(dec!(0.02), 2));
     assert_eq!(held.version(), 1, "a running decision keeps its snapshot");
     let d = router.decide(&req("1415"));
-    assert_eq!((d.snapshot_version, d.primary.map(|p| p.rate())), (2, Some(dec!(0.02))));
+    assert_eq!(
+        (d.snapshot_version, d.primary.map(|p| p.rate())),
+        (2, Some(dec!(0.02)))
+    );
 }

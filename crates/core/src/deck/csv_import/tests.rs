@@ -15,8 +15,9 @@ fn errors_of(text: &str) -> Vec<RowError> {
 
 #[test]
 fn reads_a_plain_deck() {
-    let r = import("prefix,destination,rate,increment\n44,UK,0.0100,60/60\n447,UK Mobile,0.0200,1/1\n")
-        .expect("valid deck");
+    let r =
+        import("prefix,destination,rate,increment\n44,UK,0.0100,60/60\n447,UK Mobile,0.0200,1/1\n")
+            .expect("valid deck");
     assert_eq!(r.rows.len(), 2);
     assert_eq!(r.rows[1].prefix, "447");
     assert_eq!(r.rows[1].rate, dec!(0.02));
@@ -27,7 +28,8 @@ fn reads_a_plain_deck() {
 
 #[test]
 fn handles_bom_semicolons_decimal_commas_and_quotes() {
-    let text = "\u{feff}Dial Code;Description;Price;Connection Fee\n33;\"France; Paris\";0,0150;0,01\n";
+    let text =
+        "\u{feff}Dial Code;Description;Price;Connection Fee\n33;\"France; Paris\";0,0150;0,01\n";
     let r = import(text).expect("valid deck");
     assert_eq!(r.delimiter, ';');
     assert_eq!(r.rows[0].destination, "France; Paris");
@@ -40,12 +42,19 @@ fn handles_tabs_two_increment_columns_and_extra_columns() {
     let text = "code\tname\trate\tinitial increment\tsubsequent increment\tsales rep\n1\tUSA\t0.005\t6\t6\tBob\n";
     let r = import(text).expect("valid deck");
     assert_eq!(r.delimiter, '\t');
-    assert_eq!(r.rows[0].increment, Increment { initial: 6, subsequent: 6 });
+    assert_eq!(
+        r.rows[0].increment,
+        Increment {
+            initial: 6,
+            subsequent: 6
+        }
+    );
 }
 
 #[test]
 fn commas_inside_quoted_destination_names() {
-    let r = import("prefix,destination,rate\n1242,\"Bahamas, The - Mobile\",0.21\n").expect("valid");
+    let r =
+        import("prefix,destination,rate\n1242,\"Bahamas, The - Mobile\",0.21\n").expect("valid");
     assert_eq!(r.rows[0].destination, "Bahamas, The - Mobile");
 }
 
@@ -68,13 +77,19 @@ fn bad_cells_name_line_column_and_reason() {
     assert!(errors[3].reason.contains("unknown currency"));
     assert!(errors[4].reason.contains("rate is empty"));
     let shown = errors[1].to_string();
-    assert!(shown.starts_with("line 3, column 3 (rate) [rate]:"), "{shown}");
+    assert!(
+        shown.starts_with("line 3, column 3 (rate) [rate]:"),
+        "{shown}"
+    );
 }
 
 #[test]
 fn import_is_all_or_nothing_unless_skipping() {
     let text = "prefix,rate\n44,0.01\n45,abc\n46,0.02\n";
-    assert!(matches!(import(text), Err(ImportError::Invalid { total: 1, .. })));
+    assert!(matches!(
+        import(text),
+        Err(ImportError::Invalid { total: 1, .. })
+    ));
     let opts = ImportOptions {
         skip_invalid: true,
         ..ImportOptions::default()
@@ -89,7 +104,11 @@ fn import_is_all_or_nothing_unless_skipping() {
 fn conflicting_duplicate_prefix_is_an_error_exact_repeat_is_not() {
     let errors = errors_of("prefix,rate\n44,0.01\n44,0.02\n");
     assert_eq!(errors[0].line, 3);
-    assert!(errors[0].reason.contains("already priced on line 2"), "{}", errors[0].reason);
+    assert!(
+        errors[0].reason.contains("already priced on line 2"),
+        "{}",
+        errors[0].reason
+    );
     let r = import("prefix,rate\n44,0.01\n44,0.01\n").expect("exact repeat");
     assert_eq!((r.rows.len(), r.duplicate_rows), (1, 1));
 }
@@ -99,7 +118,9 @@ fn same_prefix_in_disjoint_windows_is_a_scheduled_change() {
     let text = "prefix,rate,effective from,effective to\n44,0.01,2026-01-01,2026-02-01\n44,0.02,2026-02-01,\n";
     let r = import(text).expect("disjoint windows");
     assert_eq!(r.rows.len(), 2);
-    let errors = errors_of("prefix,rate,effective from,effective to\n44,0.01,2026-01-01,2026-03-01\n44,0.02,2026-02-01,\n");
+    let errors = errors_of(
+        "prefix,rate,effective from,effective to\n44,0.01,2026-01-01,2026-03-01\n44,0.02,2026-02-01,\n",
+    );
     assert_eq!(errors[0].line, 3);
 }
 
@@ -115,9 +136,14 @@ fn status_column_marks_closed_rows_and_unknown_status_is_an_error() {
 
 #[test]
 fn missing_header_field_and_explicit_mapping() {
-    assert!(matches!(import("foo,bar\n1,2\n"), Err(ImportError::Layout(_))));
+    assert!(matches!(
+        import("foo,bar\n1,2\n"),
+        Err(ImportError::Layout(_))
+    ));
     let mut opts = ImportOptions::default();
-    opts.mapping.0.insert(Field::Prefix, ColumnRef::Name("foo".into()));
+    opts.mapping
+        .0
+        .insert(Field::Prefix, ColumnRef::Name("foo".into()));
     opts.mapping.0.insert(Field::Rate, ColumnRef::Position(2));
     let r = import_csv("foo,bar\n1,2\n".as_bytes(), &opts).expect("mapped");
     assert_eq!(r.rows[0].rate, dec!(2));
@@ -126,7 +152,10 @@ fn missing_header_field_and_explicit_mapping() {
         ..opts.clone()
     };
     let mut headerless = headerless;
-    headerless.mapping.0.insert(Field::Prefix, ColumnRef::Position(1));
+    headerless
+        .mapping
+        .0
+        .insert(Field::Prefix, ColumnRef::Position(1));
     let r = import_csv("1,2\n44,3\n".as_bytes(), &headerless).expect("headerless");
     assert_eq!(r.rows.len(), 2);
 }
@@ -153,6 +182,7 @@ fn invalid_utf8_is_reported_by_line() {
 
 #[test]
 fn effective_to_before_from_is_an_error() {
-    let errors = errors_of("prefix,rate,effective from,effective to\n44,0.01,2026-02-01,2026-01-01\n");
+    let errors =
+        errors_of("prefix,rate,effective from,effective to\n44,0.01,2026-02-01,2026-01-01\n");
     assert!(errors[0].reason.contains("not after"));
 }
