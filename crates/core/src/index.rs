@@ -8,7 +8,7 @@
 
 use crate::deck::{Deck, Increment};
 use crate::money::Currency;
-use crate::rating::Terms;
+use crate::rating::{CostKey, Terms, Usage, to_nanos};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,30 +35,26 @@ struct Entry {
     provider: u16,
 }
 
-/// A rate as stored in the index: exactly one cache line, so reading a matched rate costs
-/// one memory access. Validity lives in the entries; the rare email attachment surcharge
-/// lives in a side table.
-#[derive(Debug, Clone)]
-#[repr(C, align(64))]
+/// A rate as stored in the index: 32 bytes, two to a cache line. Prices are held as exact
+/// integers of 10⁻⁹ units (nano-units), which orders and rates without decimal arithmetic;
+/// a price needing more precision, or an email attachment surcharge, sends the row's exact
+/// terms to a side table.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 pub struct CompiledRate {
-    /// Price per unit.
-    pub rate: Decimal,
-    /// Per-call or per-message fee.
-    pub connection_fee: Decimal,
-    /// Billing increments.
-    pub increment: Increment,
-    /// Minimum billed seconds.
-    pub min_duration: u32,
+    rate_nanos: u64,
+    fee_nanos: u64,
+    min_duration: u32,
     /// Index into the snapshot's destination names.
     pub destination: u32,
-    /// Index into the index's attachment surcharges (0: none).
-    attachment_fee: u32,
+    initial: u16,
+    subsequent: u16,
     /// Length of the matched prefix, in digits.
     pub prefix_len: u8,
     /// The provider no longer serves this prefix.
     pub closed: bool,
-    /// Currency of the amounts.
-    pub currency: Currency,
+    currency: u8,
+    exact: bool,
 }
 
 /// Destination names shared across decks and channels, so a million rows naming two
@@ -108,8 +104,22 @@ pub struct PrefixIndex {
     root: (u32, u32),
     entries: Vec<Entry>,
     rates: Vec<CompiledRate>,
-    /// Attachment surcharges; slot 0 is zero.
-    attachment_fees: Vec<Decimal>,
+    /// Currencies used by the rates (a rate holds a position in this list).
+    currencies: Vec<Currency>,
+    /// Exact terms of rates flagged `exact`.
+    exact_terms: HashMap<u32, ExactTerms>,
+}
+
+/// The decimal prices of a rate that nano-units cannot hold.
+#[derive(Debug, Clone, Copy)]
+struct ExactTerms {
+    rate: Decimal,
+    connection_fee: Decimal,
+    attachment_fee: Decimal,
+}
+
+fn from_nanos(nanos: u64) -> Decimal {
+    Decimal::from_i128_with_scale(i128::from(nanos), 9).normalize()
 }
 
 /// One provider's deck rows waiting to be compiled, with the version window the deck gives.
@@ -172,7 +182,8 @@ impl PrefixIndex {
         let mut staged: Vec<Staged> = Vec::with_capacity(total);
         let mut rates: Vec<CompiledRate> = Vec::with_capacity(total);
         let mut windows: Vec<(i64, i64)> = Vec::with_capacity(total);
-        let mut attachment_fees = vec![Decimal::ZERO];
+        let mut currencies: Vec<Currency> = Vec::new();
+        let mut exact_terms: HashMap<u32, ExactTerms> = HashMap::new();
         let mut lengths = 0u16;
         for input in inputs {
             let version_from = input.deck.effective_from.timestamp_millis();
@@ -200,23 +211,40 @@ impl PrefixIndex {
                     provider: input.provider,
                     rate: rates.len() as u32,
                 });
-                let attachment_fee = if row.attachment_fee.is_zero() {
-                    0
-                } else {
-                    attachment_fees.push(row.attachment_fee);
-                    (attachment_fees.len() - 1) as u32
+                let nanos = (to_nanos(row.rate), to_nanos(row.connection_fee));
+                let (rate_nanos, fee_nanos, exact) = match nanos {
+                    (Some(r), Some(f)) if row.attachment_fee.is_zero() => (r, f, false),
+                    _ => {
+                        exact_terms.insert(
+                            rates.len() as u32,
+                            ExactTerms {
+                                rate: row.rate,
+                                connection_fee: row.connection_fee,
+                                attachment_fee: row.attachment_fee,
+                            },
+                        );
+                        (u64::MAX, u64::MAX, true)
+                    }
+                };
+                let currency = match currencies.iter().position(|c| *c == row.currency) {
+                    Some(pos) => pos,
+                    None => {
+                        currencies.push(row.currency);
+                        currencies.len() - 1
+                    }
                 };
                 windows.push((from_ms, to_ms));
                 rates.push(CompiledRate {
-                    rate: row.rate,
-                    connection_fee: row.connection_fee,
-                    attachment_fee,
-                    increment: row.increment,
+                    rate_nanos,
+                    fee_nanos,
                     min_duration: row.min_duration,
                     destination: names.intern(&row.destination),
+                    initial: u16::try_from(row.increment.initial).unwrap_or(u16::MAX),
+                    subsequent: u16::try_from(row.increment.subsequent).unwrap_or(u16::MAX),
                     prefix_len: row.prefix.len() as u8,
                     closed: row.closed,
-                    currency: row.currency,
+                    currency: u8::try_from(currency).unwrap_or(u8::MAX),
+                    exact,
                 });
             }
         }
@@ -311,7 +339,8 @@ impl PrefixIndex {
             root,
             entries,
             rates,
-            attachment_fees,
+            currencies,
+            exact_terms,
         }
     }
 
@@ -378,20 +407,47 @@ impl PrefixIndex {
         &self.rates[index as usize]
     }
 
-    /// The price terms of a rate, for rating.
+    fn increment(r: &CompiledRate) -> Increment {
+        Increment {
+            initial: u32::from(r.initial),
+            subsequent: u32::from(r.subsequent),
+        }
+    }
+
+    /// The currency of a rate.
+    pub fn currency(&self, index: u32) -> Currency {
+        let r = self.rate(index);
+        self.currencies
+            .get(usize::from(r.currency))
+            .copied()
+            .unwrap_or(Currency::USD)
+    }
+
+    /// The exact price terms of a rate, for rating and display.
     pub fn terms(&self, index: u32) -> Terms {
         let r = self.rate(index);
+        let (rate, connection_fee, attachment_fee) = match self.exact_terms.get(&index) {
+            Some(x) if r.exact => (x.rate, x.connection_fee, x.attachment_fee),
+            _ => (from_nanos(r.rate_nanos), from_nanos(r.fee_nanos), Decimal::ZERO),
+        };
         Terms {
-            rate: r.rate,
-            connection_fee: r.connection_fee,
-            attachment_fee: self
-                .attachment_fees
-                .get(r.attachment_fee as usize)
-                .copied()
-                .unwrap_or_default(),
-            increment: r.increment,
+            rate,
+            connection_fee,
+            attachment_fee,
+            increment: Self::increment(r),
             min_duration: r.min_duration,
-            currency: r.currency,
+            currency: self.currency(index),
+        }
+    }
+
+    /// The key that orders this rate's expected cost of `usage` exactly; integer arithmetic
+    /// unless the rate is held exactly.
+    pub fn cost_key(&self, index: u32, usage: Usage) -> CostKey {
+        let r = self.rate(index);
+        if r.exact {
+            CostKey::of(&self.terms(index), usage)
+        } else {
+            CostKey::of_nanos(r.rate_nanos, r.fee_nanos, Self::increment(r), r.min_duration, usage)
         }
     }
 
@@ -405,7 +461,7 @@ impl PrefixIndex {
         self.slots.capacity() * size_of::<Slot>()
             + self.entries.capacity() * size_of::<Entry>()
             + self.rates.capacity() * size_of::<CompiledRate>()
-            + self.attachment_fees.capacity() * size_of::<Decimal>()
+            + self.exact_terms.capacity() * (size_of::<ExactTerms>() + 8)
     }
 }
 
@@ -447,8 +503,8 @@ mod tests {
         let idx = PrefixIndex::build(&inputs, &mut names);
         let mut out = [None, None];
         idx.longest_matches(b"447700900123", 1, &mut out);
-        let a_rate = idx.rate(out[0].expect("a matches"));
-        assert_eq!((a_rate.rate, a_rate.prefix_len), (dec!(0.05), 3));
+        let a = out[0].expect("a matches");
+        assert_eq!((idx.terms(a).rate, idx.rate(a).prefix_len), (dec!(0.05), 3));
         assert_eq!(idx.rate(out[1].expect("b matches")).prefix_len, 1);
         let mut out = [None, None];
         idx.longest_matches(b"33123", 1, &mut out);

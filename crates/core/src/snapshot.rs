@@ -230,15 +230,17 @@ impl RoutingSnapshot {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
-                let r = self.rate(channel, (*s)?)?;
+                let index = self.indexes[channel.index()].as_ref()?;
+                let r = index.rate((*s)?);
+                let terms = index.terms((*s)?);
                 Some(RateMatch {
                     provider: self.providers[i].id.clone(),
                     prefix: Prefix::new(digits.as_bytes(), usize::from(r.prefix_len)),
                     destination: self.names.get(r.destination),
-                    rate: r.rate,
-                    connection_fee: r.connection_fee,
-                    increment: r.increment,
-                    currency: r.currency,
+                    rate: terms.rate,
+                    connection_fee: terms.connection_fee,
+                    increment: terms.increment,
+                    currency: terms.currency,
                     closed: r.closed,
                 })
             })
@@ -393,25 +395,25 @@ impl RoutingSnapshot {
             return Err(ExclusionReason::Disabled);
         }
         let rate_idx = slot.ok_or(ExclusionReason::NoRate)?;
-        let rate = self
-            .rate(req.channel, rate_idx)
+        let index = self.indexes[req.channel.index()]
+            .as_ref()
             .ok_or(ExclusionReason::NoRate)?;
+        let rate = index.rate(rate_idx);
         if rate.closed {
             return Err(ExclusionReason::PrefixClosed(Prefix::new(
                 req.digits.as_bytes(),
                 usize::from(rate.prefix_len),
             )));
         }
-        if rate.currency != policy.currency {
-            return Err(ExclusionReason::CurrencyMismatch(rate.currency));
+        let currency = index.currency(rate_idx);
+        if currency != policy.currency {
+            return Err(ExclusionReason::CurrencyMismatch(currency));
         }
-        if let Some(max) = req.max_rate
-            && rate.rate > max
-        {
-            return Err(ExclusionReason::RateAboveMax {
-                rate: rate.rate,
-                max,
-            });
+        if let Some(max) = req.max_rate {
+            let price = index.terms(rate_idx).rate;
+            if price > max {
+                return Err(ExclusionReason::RateAboveMax { rate: price, max });
+            }
         }
         let overall = live.health_view(req.at_ms);
         let country = req
@@ -478,10 +480,7 @@ impl RoutingSnapshot {
         if live.budget_exhausted() {
             return Err(ExclusionReason::BudgetCapReached);
         }
-        let terms = self.indexes[req.channel.index()]
-            .as_ref()
-            .map_or_else(|| Terms::zero(policy.currency), |i| i.terms(rate_idx));
-        let cost_key = CostKey::of(&terms, req.usage);
+        let cost_key = index.cost_key(rate_idx, req.usage);
         let wants_quality = req.lead == Some(LeadPriority::Hot)
             || matches!(
                 req.strategy.unwrap_or(policy.default_strategy),

@@ -5,6 +5,7 @@
 //! otherwise.
 
 use super::{Terms, Usage, billed_seconds};
+use crate::deck::Increment;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::cmp::Ordering;
@@ -60,9 +61,15 @@ impl Amount for Fixed {
     }
 }
 
-fn scaled_cost<A: Amount>(terms: &Terms, usage: Usage) -> Option<A> {
-    let rate = A::from_decimal(terms.rate)?;
-    let fee = A::from_decimal(terms.connection_fee)?;
+/// The prices of one rate in one number form.
+struct Prices<A> {
+    rate: A,
+    fee: A,
+    attachment: A,
+}
+
+fn scaled_cost<A: Amount>(p: Prices<A>, increment: Increment, min_duration: u32, usage: Usage) -> Option<A> {
+    let Prices { rate, fee, attachment } = p;
     match usage {
         Usage::Call {
             answered: false, ..
@@ -71,7 +78,7 @@ fn scaled_cost<A: Amount>(terms: &Terms, usage: Usage) -> Option<A> {
             answered: true,
             duration_secs,
         } => {
-            let secs = billed_seconds(duration_secs, terms.increment, terms.min_duration);
+            let secs = billed_seconds(duration_secs, increment, min_duration);
             fee.times(60)?.plus(rate.times(secs)?)
         }
         Usage::Message { segments } => fee.plus(rate.times(u64::from(segments))?),
@@ -80,12 +87,15 @@ fn scaled_cost<A: Amount>(terms: &Terms, usage: Usage) -> Option<A> {
             attachments,
         } => {
             let n = u64::from(recipients);
-            let per_message =
-                fee.plus(A::from_decimal(terms.attachment_fee)?.times(u64::from(attachments))?)?;
-            rate.times(n)?
-                .plus(per_message.times(n.checked_mul(1000)?)?)
+            let per_message = fee.plus(attachment.times(u64::from(attachments))?)?;
+            rate.times(n)?.plus(per_message.times(n.checked_mul(1000)?)?)
         }
     }
+}
+
+/// A price as a whole number of 10⁻⁹ units, when that is exact.
+pub fn to_nanos(d: Decimal) -> Option<u64> {
+    Fixed::from_decimal(d).map(|f| f.0)
 }
 
 /// The expected cost of a usage, scaled by the usage kind's constant, in a form that orders
@@ -103,10 +113,35 @@ pub enum CostKey {
 impl CostKey {
     /// The key of `usage` under `terms`.
     pub fn of(terms: &Terms, usage: Usage) -> CostKey {
-        if let Some(Fixed(v)) = scaled_cost::<Fixed>(terms, usage) {
+        let fixed = (|| {
+            Some(Prices {
+                rate: Fixed::from_decimal(terms.rate)?,
+                fee: Fixed::from_decimal(terms.connection_fee)?,
+                attachment: Fixed::from_decimal(terms.attachment_fee)?,
+            })
+        })();
+        if let Some(Fixed(v)) = fixed.and_then(|p| {
+            scaled_cost(p, terms.increment, terms.min_duration, usage)
+        }) {
             return CostKey::Fixed(v);
         }
-        scaled_cost::<Decimal>(terms, usage).map_or(CostKey::Overflow, CostKey::Exact)
+        let exact = Prices {
+            rate: terms.rate,
+            fee: terms.connection_fee,
+            attachment: terms.attachment_fee,
+        };
+        scaled_cost(exact, terms.increment, terms.min_duration, usage)
+            .map_or(CostKey::Overflow, CostKey::Exact)
+    }
+
+    /// The key of `usage` for prices already held in nano-units (no attachment fee).
+    pub fn of_nanos(rate: u64, fee: u64, increment: Increment, min_duration: u32, usage: Usage) -> CostKey {
+        let prices = Prices {
+            rate: Fixed(rate),
+            fee: Fixed(fee),
+            attachment: Fixed(0),
+        };
+        scaled_cost(prices, increment, min_duration, usage).map_or(CostKey::Overflow, |Fixed(v)| CostKey::Fixed(v))
     }
 
     fn decimal(self) -> Option<Decimal> {
@@ -158,7 +193,6 @@ impl Ord for CostKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deck::Increment;
     use crate::money::Currency;
     use rust_decimal_macros::dec;
 

@@ -4,7 +4,7 @@
 mod cost_key;
 mod segments;
 
-pub use cost_key::CostKey;
+pub use cost_key::{CostKey, to_nanos};
 pub use segments::{Encoding, Segments, count_segments};
 
 use crate::deck::{Increment, RateRow};
