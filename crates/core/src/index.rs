@@ -118,8 +118,9 @@ struct ExactTerms {
     attachment_fee: Decimal,
 }
 
+/// Exact; not normalised here (that costs a division loop), only where it is displayed.
 fn from_nanos(nanos: u64) -> Decimal {
-    Decimal::from_i128_with_scale(i128::from(nanos), 9).normalize()
+    Decimal::from_i128_with_scale(i128::from(nanos), 9)
 }
 
 /// One provider's deck rows waiting to be compiled, with the version window the deck gives.
