@@ -429,7 +429,11 @@ impl PrefixIndex {
         let r = self.rate(index);
         let (rate, connection_fee, attachment_fee) = match self.exact_terms.get(&index) {
             Some(x) if r.exact => (x.rate, x.connection_fee, x.attachment_fee),
-            _ => (from_nanos(r.rate_nanos), from_nanos(r.fee_nanos), Decimal::ZERO),
+            _ => (
+                from_nanos(r.rate_nanos),
+                from_nanos(r.fee_nanos),
+                Decimal::ZERO,
+            ),
         };
         Terms {
             rate,
@@ -448,7 +452,13 @@ impl PrefixIndex {
         if r.exact {
             CostKey::of(&self.terms(index), usage)
         } else {
-            CostKey::of_nanos(r.rate_nanos, r.fee_nanos, Self::increment(r), r.min_duration, usage)
+            CostKey::of_nanos(
+                r.rate_nanos,
+                r.fee_nanos,
+                Self::increment(r),
+                r.min_duration,
+                usage,
+            )
         }
     }
 

@@ -68,8 +68,17 @@ struct Prices<A> {
     attachment: A,
 }
 
-fn scaled_cost<A: Amount>(p: Prices<A>, increment: Increment, min_duration: u32, usage: Usage) -> Option<A> {
-    let Prices { rate, fee, attachment } = p;
+fn scaled_cost<A: Amount>(
+    p: Prices<A>,
+    increment: Increment,
+    min_duration: u32,
+    usage: Usage,
+) -> Option<A> {
+    let Prices {
+        rate,
+        fee,
+        attachment,
+    } = p;
     match usage {
         Usage::Call {
             answered: false, ..
@@ -88,7 +97,8 @@ fn scaled_cost<A: Amount>(p: Prices<A>, increment: Increment, min_duration: u32,
         } => {
             let n = u64::from(recipients);
             let per_message = fee.plus(attachment.times(u64::from(attachments))?)?;
-            rate.times(n)?.plus(per_message.times(n.checked_mul(1000)?)?)
+            rate.times(n)?
+                .plus(per_message.times(n.checked_mul(1000)?)?)
         }
     }
 }
@@ -120,9 +130,9 @@ impl CostKey {
                 attachment: Fixed::from_decimal(terms.attachment_fee)?,
             })
         })();
-        if let Some(Fixed(v)) = fixed.and_then(|p| {
-            scaled_cost(p, terms.increment, terms.min_duration, usage)
-        }) {
+        if let Some(Fixed(v)) =
+            fixed.and_then(|p| scaled_cost(p, terms.increment, terms.min_duration, usage))
+        {
             return CostKey::Fixed(v);
         }
         let exact = Prices {
@@ -135,13 +145,20 @@ impl CostKey {
     }
 
     /// The key of `usage` for prices already held in nano-units (no attachment fee).
-    pub fn of_nanos(rate: u64, fee: u64, increment: Increment, min_duration: u32, usage: Usage) -> CostKey {
+    pub fn of_nanos(
+        rate: u64,
+        fee: u64,
+        increment: Increment,
+        min_duration: u32,
+        usage: Usage,
+    ) -> CostKey {
         let prices = Prices {
             rate: Fixed(rate),
             fee: Fixed(fee),
             attachment: Fixed(0),
         };
-        scaled_cost(prices, increment, min_duration, usage).map_or(CostKey::Overflow, |Fixed(v)| CostKey::Fixed(v))
+        scaled_cost(prices, increment, min_duration, usage)
+            .map_or(CostKey::Overflow, |Fixed(v)| CostKey::Fixed(v))
     }
 
     fn decimal(self) -> Option<Decimal> {
