@@ -1,0 +1,132 @@
+//! The routing audit log: every decision with its request, choice and reasons.
+
+use crate::{Page, Result, Store, new_id};
+use sqlx::{AssertSqlSafe, Row};
+
+/// A decision to record.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    /// Organisation.
+    pub org_id: String,
+    /// Destination digits or address.
+    pub destination: String,
+    /// Channel name.
+    pub channel: String,
+    /// Strategy used.
+    pub strategy: String,
+    /// The primary provider, if any.
+    pub chosen_provider: Option<String>,
+    /// The whole decision as JSON.
+    pub decision: String,
+    /// Time the decision took.
+    pub decision_ns: i64,
+    /// When it was made, unix ms.
+    pub created_at: i64,
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRecord {
+    /// Its id.
+    pub id: String,
+    /// Destination.
+    pub destination: String,
+    /// Channel.
+    pub channel: String,
+    /// Strategy.
+    pub strategy: String,
+    /// Primary provider.
+    pub chosen_provider: Option<String>,
+    /// Decision JSON.
+    pub decision: String,
+    /// Time it took.
+    pub decision_ns: i64,
+    /// When.
+    pub created_at: i64,
+}
+
+/// Decisions per INSERT statement (8 parameters each).
+const PER_INSERT: usize = 1000;
+
+impl Store {
+    /// Records a batch of decisions in one transaction (the background writer calls this).
+    pub async fn insert_decisions(&self, batch: &[NewDecision]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in batch.chunks(PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO routing_decisions (id, org_id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 9;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${},${},${},${},${},${},${},${},${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9
+                ));
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for d in chunk {
+                q = q
+                    .bind(new_id())
+                    .bind(d.org_id.clone())
+                    .bind(d.destination.clone())
+                    .bind(d.channel.clone())
+                    .bind(d.strategy.clone())
+                    .bind(d.chosen_provider.clone())
+                    .bind(d.decision.clone())
+                    .bind(d.decision_ns)
+                    .bind(d.created_at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A page of the organisation's decisions, newest first, optionally for one provider.
+    pub async fn decisions_page(
+        &self,
+        org_id: &str,
+        provider: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<DecisionRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at \
+             FROM routing_decisions WHERE org_id = $1 AND ($2 = '' OR id < $2) \
+             AND ($3 = '' OR chosen_provider = $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(org_id)
+        .bind(before.unwrap_or(""))
+        .bind(provider.unwrap_or(""))
+        .bind(limit as i64 + 1)
+        .fetch_all(self.pool())
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| DecisionRecord {
+                id: r.get(0),
+                destination: r.get(1),
+                channel: r.get(2),
+                strategy: r.get(3),
+                chosen_provider: r.get(4),
+                decision: r.get(5),
+                decision_ns: r.get(6),
+                created_at: r.get(7),
+            })
+            .collect();
+        Ok(Page::from_rows(items, limit, |d: &DecisionRecord| {
+            d.id.clone()
+        }))
+    }
+}

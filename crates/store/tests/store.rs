@@ -1,0 +1,201 @@
+//! Store behaviour, run on SQLite and (when configured) PostgreSQL.
+
+use chrono::TimeZone;
+use rust_decimal_macros::dec;
+use switchyard_core::Channel;
+use switchyard_core::deck::RateRow;
+use switchyard_store::testing;
+use switchyard_store::{NewAuditEntry, NewDecision, NewDeck, NewProvider, Reservation, Role};
+
+#[tokio::test]
+async fn orgs_keys_and_tenancy() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let a = s.create_org("Acme").await.expect("org");
+        let b = s.create_org("Beta").await.expect("org");
+        let (key, secret) = s.create_key(&a.id, Role::Admin, "ci").await.expect("key");
+        assert!(secret.starts_with("sy_") && secret.len() == 67);
+        let found = s
+            .key_by_secret(&secret)
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(
+            (found.id.as_str(), found.role),
+            (key.id.as_str(), Role::Admin)
+        );
+        assert!(s.key_by_secret("sy_wrong").await.expect("lookup").is_none());
+        assert!(
+            !s.revoke_key(&b.id, &key.id).await.expect("revoke"),
+            "another org cannot revoke"
+        );
+        assert!(s.revoke_key(&a.id, &key.id).await.expect("revoke"));
+        assert!(s.key_by_secret(&secret).await.expect("lookup").is_none());
+    }
+}
+
+#[tokio::test]
+async fn providers_decks_and_pages() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let other = s.create_org("Other").await.expect("org");
+        let p = s
+            .insert_provider(NewProvider {
+                org_id: org.id.clone(),
+                kind: "sandbox".into(),
+                name: "Sandbox A".into(),
+                credentials: vec![1, 2, 3, 0, 255],
+                settings: "{}".into(),
+            })
+            .await
+            .expect("provider");
+        assert_eq!(
+            s.provider(&org.id, &p.id)
+                .await
+                .expect("get")
+                .map(|r| r.credentials),
+            Some(vec![1, 2, 3, 0, 255])
+        );
+        assert!(s.provider(&other.id, &p.id).await.expect("get").is_none());
+        let mut rows: Vec<RateRow> = (0..1234)
+            .map(|i| RateRow::new(format!("44{i}"), dec!(0.0123)))
+            .collect();
+        rows[5].closed = true;
+        rows[6].effective_to = chrono::Utc.timestamp_millis_opt(1_900_000_000_000).single();
+        let deck = s
+            .insert_deck(NewDeck {
+                org_id: org.id.clone(),
+                provider_id: p.id.clone(),
+                channel: Channel::Voice,
+                effective_from: chrono::Utc
+                    .timestamp_millis_opt(1_700_000_000_000)
+                    .single()
+                    .expect("time"),
+                source_name: "a.csv".into(),
+                rows: rows.clone(),
+            })
+            .await
+            .expect("deck");
+        assert_eq!(deck.row_count, 1234);
+        let back = s.deck_rows(&deck.id, 0, 2000).await.expect("rows");
+        assert_eq!(back, rows);
+        let decks = s.org_decks(&org.id).await.expect("decks");
+        assert_eq!(decks.len(), 1);
+        assert_eq!(decks[0].rows.len(), 1234);
+        assert!(s.org_decks(&other.id).await.expect("decks").is_empty());
+        assert!(!s.delete_deck(&other.id, &deck.id).await.expect("delete"));
+        assert!(s.delete_deck(&org.id, &deck.id).await.expect("delete"));
+        assert!(s.deck(&org.id, &deck.id).await.expect("get").is_none());
+
+        for i in 0..5 {
+            s.insert_provider(NewProvider {
+                org_id: org.id.clone(),
+                kind: "sandbox".into(),
+                name: format!("P{i}"),
+                credentials: vec![],
+                settings: "{}".into(),
+            })
+            .await
+            .expect("provider");
+        }
+        let first = s.providers_page(&org.id, None, 4).await.expect("page");
+        assert_eq!(first.items.len(), 4);
+        let next = s
+            .providers_page(&org.id, first.next_cursor.as_deref(), 4)
+            .await
+            .expect("page");
+        assert_eq!(next.items.len(), 2);
+        assert!(next.next_cursor.is_none());
+    }
+}
+
+#[tokio::test]
+async fn audit_decisions_and_idempotency() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        s.insert_audit(&[NewAuditEntry {
+            org_id: org.id.clone(),
+            actor: "key1".into(),
+            action: "POST /v1/providers".into(),
+            target: "p1".into(),
+            outcome: 201,
+            detail: "{}".into(),
+        }])
+        .await
+        .expect("audit");
+        let page = s.audit_page(&org.id, None, 10).await.expect("audit page");
+        assert_eq!(page.items[0].outcome, 201);
+        assert!(
+            s.audit_page("nobody", None, 10)
+                .await
+                .expect("page")
+                .items
+                .is_empty()
+        );
+
+        let batch: Vec<NewDecision> = (0..1500)
+            .map(|i| NewDecision {
+                org_id: org.id.clone(),
+                destination: format!("4420{i}"),
+                channel: "voice".into(),
+                strategy: "least_cost".into(),
+                chosen_provider: (i % 2 == 0).then(|| "p1".to_string()),
+                decision: "{}".into(),
+                decision_ns: 1500,
+                created_at: 1,
+            })
+            .collect();
+        s.insert_decisions(&batch).await.expect("decisions");
+        let page = s
+            .decisions_page(&org.id, Some("p1"), None, 1000)
+            .await
+            .expect("page");
+        assert_eq!(page.items.len(), 750);
+
+        assert_eq!(
+            s.reserve_idempotency(&org.id, "k1", "f1")
+                .await
+                .expect("reserve"),
+            Reservation::New
+        );
+        assert_eq!(
+            s.reserve_idempotency(&org.id, "k1", "f1")
+                .await
+                .expect("reserve"),
+            Reservation::InProgress
+        );
+        s.complete_idempotency(&org.id, "k1", 201, "{\"id\":1}")
+            .await
+            .expect("complete");
+        assert_eq!(
+            s.reserve_idempotency(&org.id, "k1", "f1")
+                .await
+                .expect("reserve"),
+            Reservation::Replay {
+                status: 201,
+                body: "{\"id\":1}".into()
+            }
+        );
+        assert_eq!(
+            s.reserve_idempotency(&org.id, "k1", "f2")
+                .await
+                .expect("reserve"),
+            Reservation::Mismatch
+        );
+        assert_eq!(
+            s.reserve_idempotency(&org.id, "k2", "f1")
+                .await
+                .expect("reserve"),
+            Reservation::New
+        );
+        s.release_idempotency(&org.id, "k2").await.expect("release");
+        assert_eq!(
+            s.reserve_idempotency(&org.id, "k2", "f1")
+                .await
+                .expect("reserve"),
+            Reservation::New
+        );
+    }
+}
