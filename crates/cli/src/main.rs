@@ -1,24 +1,41 @@
 //! The `switchyard` command line.
 
 mod commands;
+mod config;
 mod deck_files;
 mod memory;
 
 use clap::{Parser, Subcommand};
+use commands::service;
 use std::process::ExitCode;
 
 /// Switchyard: multi-carrier least-cost routing for calls, messages and email.
 #[derive(Debug, Parser)]
 #[command(name = "switchyard", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: config::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Route a number (or a file of numbers) over a folder of rate decks and explain the
-    /// decision.
+    /// Run the API server (embedded SQLite by default).
+    Serve(service::ServeArgs),
+    /// Create or update the database schema.
+    Migrate,
+    /// Configuration.
+    #[command(subcommand)]
+    Config(service::ConfigCommand),
+    /// Organisations and API keys.
+    #[command(subcommand)]
+    Admin(service::AdminCommand),
+    /// Rate decks in the database.
+    #[command(subcommand)]
+    Rates(service::RatesCommand),
+    /// Route a number (or a file of numbers) over a folder of rate decks or an
+    /// organisation's decks in the database, and explain the decision.
     Route(commands::route::RouteArgs),
     /// Run a benchmark and print its figures as one JSON line.
     #[command(subcommand)]
@@ -28,7 +45,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Route(args) => commands::route::run(args),
+        Command::Serve(args) => service::serve(&cli.global, args),
+        Command::Migrate => service::migrate(&cli.global),
+        Command::Config(c) => service::config(&cli.global, c),
+        Command::Admin(c) => service::admin(&cli.global, c),
+        Command::Rates(c) => service::rates(&cli.global, c),
+        Command::Route(args) => commands::route::run(&cli.global, args),
         Command::Bench(b) => commands::bench::run(b),
     };
     match result {

@@ -513,7 +513,7 @@ impl RoutingSnapshot {
                 self.break_cost_ties_by_quality(eligible, req.channel);
                 for (k, e) in eligible.iter_mut().enumerate() {
                     e.why = Why::Cost;
-                    e.score = -(k as f64);
+                    e.score = 0.0 - k as f64;
                 }
             }
             Strategy::Priority => {

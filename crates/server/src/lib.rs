@@ -1,14 +1,105 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The Switchyard HTTP service: tenants and API keys, the provider registry with encrypted
+//! credentials, rate decks, routing decisions with an audit log, OpenAPI, health and
+//! metrics. The binary's `serve` command wires it to a store and a listener.
+
+pub mod api;
+mod decision_log;
+pub mod error;
+mod json;
+mod middleware;
+mod provider_settings;
+pub mod routing_state;
+pub mod secrets;
+mod state;
+
+pub use decision_log::DecisionLog;
+pub use state::{AppState, ServerSettings, Shared};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrets::MasterKey;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use switchyard_store::Store;
+
+/// The process-wide Prometheus recorder (installed once; later servers in the same process,
+/// as in tests, share it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A running server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Resolves when the server has stopped and flushed its logs.
+    pub done: tokio::task::JoinHandle<()>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Running {
+    /// Asks the server to stop gracefully.
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
     }
+}
+
+/// Starts the service on `listener` over a migrated `store`.
+pub async fn start(
+    store: Store,
+    master_key: MasterKey,
+    settings: ServerSettings,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (decisions, writer) = DecisionLog::start(store.clone());
+    let state: Shared = Arc::new(AppState::new(
+        store,
+        master_key,
+        decisions,
+        metrics_handle(),
+        settings,
+    ));
+    let listen_task = tokio::spawn(state.routing.clone().listen());
+    // Build every organisation's snapshot up front so the first request is fast.
+    match state.store.org_ids().await {
+        Ok(orgs) => {
+            for org in orgs {
+                if let Err(e) = state.routing.rebuild(&org).await {
+                    tracing::warn!(error = %e, org, "initial routing snapshot failed");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list organisations"),
+    }
+    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+    let app = api::app(state.clone());
+    let done = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+        listen_task.abort();
+        drop(state);
+        let _ = writer.await;
+    });
+    tracing::info!(%addr, "switchyard listening");
+    Ok(Running {
+        addr,
+        done,
+        shutdown,
+    })
 }

@@ -1,11 +1,13 @@
 //! The routing audit log: every decision with its request, choice and reasons.
 
-use crate::{Page, Result, Store, new_id};
+use crate::{Page, Result, Store};
 use sqlx::{AssertSqlSafe, Row};
 
 /// A decision to record.
 #[derive(Debug, Clone)]
 pub struct NewDecision {
+    /// Its id (returned to the caller with the decision).
+    pub id: String,
     /// Organisation.
     pub org_id: String,
     /// Destination digits or address.
@@ -77,7 +79,7 @@ impl Store {
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for d in chunk {
                 q = q
-                    .bind(new_id())
+                    .bind(d.id.clone())
                     .bind(d.org_id.clone())
                     .bind(d.destination.clone())
                     .bind(d.channel.clone())

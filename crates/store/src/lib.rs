@@ -7,6 +7,7 @@ mod decisions;
 mod decks;
 mod idempotency;
 mod keys;
+mod notify;
 mod orgs;
 mod providers;
 #[cfg(feature = "test-support")]
@@ -16,7 +17,8 @@ pub use audit::{AuditEntry, NewAuditEntry};
 pub use decisions::{DecisionRecord, NewDecision};
 pub use decks::{DeckMeta, NewDeck};
 pub use idempotency::Reservation;
-pub use keys::{ApiKey, Role};
+pub use keys::{ApiKey, Role, hash_secret};
+pub use notify::Subscription;
 pub use orgs::Org;
 pub use providers::{NewProvider, ProviderRecord};
 

@@ -119,6 +119,17 @@ impl Store {
         Ok(row.as_ref().map(from_row))
     }
 
+    /// A provider by id alone (for operator commands that act across organisations).
+    pub async fn provider_by_id(&self, id: &str) -> Result<Option<ProviderRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM providers WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(from_row))
+    }
+
     /// A page of the organisation's providers, newest first.
     pub async fn providers_page(
         &self,

@@ -137,6 +137,7 @@ async fn audit_decisions_and_idempotency() {
 
         let batch: Vec<NewDecision> = (0..1500)
             .map(|i| NewDecision {
+                id: switchyard_store::new_id(),
                 org_id: org.id.clone(),
                 destination: format!("4420{i}"),
                 channel: "voice".into(),

@@ -1,4 +1,5 @@
-//! One module per subcommand.
+//! One module per group of subcommands.
 
 pub mod bench;
 pub mod route;
+pub mod service;

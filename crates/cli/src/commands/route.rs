@@ -1,5 +1,6 @@
 //! `switchyard route`: load a folder of decks and route one number or a file of numbers.
 
+use crate::config::{Config, GlobalArgs};
 use crate::deck_files::load_dir;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -7,8 +8,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use switchyard_core::deck::ImportOptions;
 use switchyard_core::number::parse_e164;
 use switchyard_core::rating::{Usage, count_segments};
@@ -16,6 +18,8 @@ use switchyard_core::{
     Capability, Channel, Decision, LeadPriority, LiveRegistry, ProviderProfile, RouteRequest,
     RoutingPolicy, RoutingSnapshot, Strategy,
 };
+use switchyard_server::routing_state::load_snapshot;
+use switchyard_store::Store;
 
 #[derive(Debug, Args)]
 pub struct RouteArgs {
@@ -27,8 +31,11 @@ pub struct RouteArgs {
     #[arg(long)]
     batch: Option<PathBuf>,
     /// Folder of decks: PROVIDER.csv (voice) or PROVIDER.CHANNEL.csv.
+    #[arg(long, required_unless_present = "org", conflicts_with = "org")]
+    decks: Option<PathBuf>,
+    /// Route over this organisation's providers and decks in the database instead.
     #[arg(long)]
-    decks: PathBuf,
+    org: Option<String>,
     /// Channel to route on.
     #[arg(long, default_value = "voice")]
     channel: Channel,
@@ -70,30 +77,16 @@ pub struct RouteArgs {
     block: Vec<String>,
 }
 
-pub fn run(args: RouteArgs) -> Result<ExitCode> {
-    let options = ImportOptions {
-        skip_invalid: args.skip_invalid,
-        ..ImportOptions::default()
-    };
-    let loaded = load_dir(&args.decks, &options)?;
-    for l in &loaded {
-        for s in &l.skipped {
-            eprintln!("skipped {}: {s}", l.path.display());
-        }
-    }
-    let mut providers: Vec<ProviderProfile> = Vec::new();
-    for l in &loaded {
-        if !providers.iter().any(|p| p.id == l.deck.provider) {
-            providers.push(ProviderProfile::new(l.deck.provider.clone()));
-        }
-    }
-    let decks: Vec<_> = loaded.into_iter().map(|l| l.deck).collect();
+pub fn run(global: &GlobalArgs, args: RouteArgs) -> Result<ExitCode> {
     let policy = RoutingPolicy {
         blocked_prefixes: args.block.clone(),
         ..RoutingPolicy::default()
     };
-    let snapshot = RoutingSnapshot::build(1, providers, &decks, policy, &LiveRegistry::default())
-        .context("cannot compile the decks")?;
+    let snapshot = match (&args.decks, &args.org) {
+        (Some(dir), _) => snapshot_from_folder(dir, &args, policy)?,
+        (None, Some(org)) => snapshot_from_database(global, org)?,
+        (None, None) => bail!("give --decks DIR or --org ID"),
+    };
     let at_ms = args.at.unwrap_or_else(chrono::Utc::now).timestamp_millis();
     match &args.batch {
         Some(path) => run_batch(&args, &snapshot, path, at_ms),
@@ -114,6 +107,47 @@ pub fn run(args: RouteArgs) -> Result<ExitCode> {
             })
         }
     }
+}
+
+fn snapshot_from_folder(
+    dir: &Path,
+    args: &RouteArgs,
+    policy: RoutingPolicy,
+) -> Result<RoutingSnapshot> {
+    let options = ImportOptions {
+        skip_invalid: args.skip_invalid,
+        ..ImportOptions::default()
+    };
+    let loaded = load_dir(dir, &options)?;
+    for l in &loaded {
+        for s in &l.skipped {
+            eprintln!("skipped {}: {s}", l.path.display());
+        }
+    }
+    let mut providers: Vec<ProviderProfile> = Vec::new();
+    for l in &loaded {
+        if !providers.iter().any(|p| p.id == l.deck.provider) {
+            providers.push(ProviderProfile::new(l.deck.provider.clone()));
+        }
+    }
+    let decks: Vec<_> = loaded.into_iter().map(|l| l.deck).collect();
+    RoutingSnapshot::build(1, providers, &decks, policy, &LiveRegistry::default())
+        .context("cannot compile the decks")
+}
+
+fn snapshot_from_database(global: &GlobalArgs, org: &str) -> Result<RoutingSnapshot> {
+    let config = Config::load(global, None)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Store::connect(&config.database_url.0, 2).await?;
+        store.migrate().await?;
+        if store.org(org).await?.is_none() {
+            bail!("no organisation {org}");
+        }
+        Ok(load_snapshot(&store, org, 1, Arc::new(LiveRegistry::default())).await?)
+    })
 }
 
 fn request<'a>(

@@ -1,0 +1,101 @@
+//! The HTTP API: routes, their OpenAPI document, and the layers around them.
+
+pub mod keys;
+pub mod providers;
+pub mod rates;
+pub mod routing;
+pub mod system;
+
+use crate::middleware;
+use crate::state::Shared;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchyard", description = "Multi-carrier least-cost routing for calls, messages and email."),
+    components(schemas(crate::provider_settings::ProviderSettings)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The `/v1` routes and their OpenAPI description.
+fn v1() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(providers::list_types))
+        .routes(routes!(providers::create, providers::list))
+        .routes(routes!(
+            providers::get,
+            providers::update,
+            providers::delete
+        ))
+        .routes(routes!(providers::test))
+        .routes(routes!(rates::upload, rates::versions))
+        .routes(routes!(rates::deck, rates::delete_deck))
+        .routes(routes!(rates::lookup))
+        .routes(routes!(routing::decide))
+        .routes(routes!(routing::lowest_cost))
+        .routes(routes!(routing::decisions))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(keys::org))
+        .routes(routes!(keys::audit))
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    v1().split_for_parts().1
+}
+
+/// The whole application.
+pub fn app(state: Shared) -> axum::Router {
+    let (v1, doc) = v1().split_for_parts();
+    let json_limit = state.settings.max_json_bytes;
+    let upload_limit = state.settings.max_upload_bytes;
+    let v1 = v1
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::v1,
+        ))
+        .layer(DefaultBodyLimit::max(json_limit.max(upload_limit)));
+    let doc = std::sync::Arc::new(doc);
+    axum::Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .route("/docs", get(system::docs))
+        .merge(v1)
+        .fallback(|| async { crate::error::ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn(middleware::access_log))
+        .route_layer(axum::middleware::from_fn(middleware::metrics))
+        .with_state(state)
+}

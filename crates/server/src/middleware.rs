@@ -1,0 +1,209 @@
+//! Layers around every `/v1` request: authentication, idempotency keys on POST, the audit log
+//! of mutating requests; and request metrics around everything.
+
+use crate::error::ApiError;
+use crate::state::Shared;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+use switchyard_store::{ApiKey, NewAuditEntry, Reservation, Role};
+
+/// The authenticated caller, put in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The key used.
+    pub key: ApiKey,
+}
+
+impl Auth {
+    /// The caller's organisation.
+    pub fn org(&self) -> &str {
+        &self.key.org_id
+    }
+
+    /// Refuses callers below `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.key.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {role} role; the key has {}",
+                self.key.role
+            )))
+        }
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+/// Authenticates, applies idempotency keys, and audits mutating requests.
+pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let secret = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string());
+    let Some(secret) = secret else {
+        return unauthorized("send an API key as Authorization: Bearer <key>");
+    };
+    let key = match state.resolve_key(&secret).await {
+        Ok(Some(k)) => k,
+        Ok(None) => return unauthorized("the API key is not valid"),
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let auth = Auth { key };
+    req.extensions_mut().insert(auth.clone());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let idem_key = (method == Method::POST)
+        .then(|| {
+            req.headers()
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .flatten();
+    let response = match idem_key {
+        Some(k) => with_idempotency(&state, &auth, &k, req, next).await,
+        None => next.run(req).await,
+    };
+    if method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
+        let entry = NewAuditEntry {
+            org_id: auth.org().to_string(),
+            actor: auth.key.id.clone(),
+            action: format!("{method} {path}"),
+            target: path,
+            outcome: response.status().as_u16(),
+            detail: "{}".into(),
+        };
+        if let Err(e) = state.store.insert_audit(&[entry]).await {
+            tracing::error!(error = %e, "audit log write failed");
+        }
+    }
+    response
+}
+
+async fn with_idempotency(
+    state: &Shared,
+    auth: &Auth,
+    key: &str,
+    req: Request,
+    next: Next,
+) -> Response {
+    if key.is_empty() || key.len() > 255 {
+        return ApiError::invalid(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1 to 255 characters",
+        )
+        .into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.settings.max_upload_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+            .into_response();
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(parts.uri.to_string());
+    hasher.update(&bytes);
+    let fingerprint = hex::encode(hasher.finalize());
+    match state
+        .store
+        .reserve_idempotency(auth.org(), key, &fingerprint)
+        .await
+    {
+        Ok(Reservation::New) => {}
+        Ok(Reservation::Replay { status, body }) => {
+            let mut resp = Response::new(Body::from(body));
+            *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return resp;
+        }
+        Ok(Reservation::InProgress) => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still running",
+            )
+            .into_response();
+        }
+        Ok(Reservation::Mismatch) => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            )
+            .into_response();
+        }
+        Err(e) => return ApiError::internal(e).into_response(),
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let stored = if parts.status.is_server_error() {
+        state.store.release_idempotency(auth.org(), key).await
+    } else {
+        let text = String::from_utf8_lossy(&bytes);
+        state
+            .store
+            .complete_idempotency(auth.org(), key, parts.status.as_u16(), &text)
+            .await
+    };
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "idempotency record failed");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Counts requests and their latency by method, route and status.
+pub async fn metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("switchyard_http_requests_total", &labels).increment(1);
+    metrics::histogram!("switchyard_http_request_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Logs each request at debug level: method, path (never the query or body), status, time.
+pub async fn access_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    tracing::debug!(%method, path, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    response
+}

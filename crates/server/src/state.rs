@@ -1,0 +1,109 @@
+//! What every handler shares.
+
+use crate::decision_log::DecisionLog;
+use crate::routing_state::RoutingRegistry;
+use crate::secrets::MasterKey;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use switchyard_store::{ApiKey, Store};
+
+/// Server settings that handlers read.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Largest JSON body.
+    pub max_json_bytes: usize,
+    /// Largest rate-deck upload.
+    pub max_upload_bytes: usize,
+    /// Whether routing decisions are written to the routing audit log.
+    pub log_decisions: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            max_json_bytes: 1 << 20,
+            max_upload_bytes: 256 << 20,
+            log_decisions: true,
+        }
+    }
+}
+
+/// The shared state.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Encrypts provider credentials.
+    pub master_key: MasterKey,
+    /// Routing snapshots per organisation.
+    pub routing: Arc<RoutingRegistry>,
+    /// The routing audit log writer.
+    pub decisions: DecisionLog,
+    /// Prometheus rendering.
+    pub metrics: PrometheusHandle,
+    /// Settings.
+    pub settings: ServerSettings,
+    auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
+}
+
+/// How long a resolved API key is trusted before it is looked up again (a revoked key
+/// stops working within this time on every instance).
+const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(
+        store: Store,
+        master_key: MasterKey,
+        decisions: DecisionLog,
+        metrics: PrometheusHandle,
+        settings: ServerSettings,
+    ) -> Self {
+        AppState {
+            routing: Arc::new(RoutingRegistry::new(store.clone())),
+            store,
+            master_key,
+            decisions,
+            metrics,
+            settings,
+            auth_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The live key with this secret, from a short-lived cache or the store.
+    pub async fn resolve_key(
+        &self,
+        secret: &str,
+    ) -> Result<Option<ApiKey>, switchyard_store::StoreError> {
+        let hash = switchyard_store::hash_secret(secret);
+        if let Ok(cache) = self.auth_cache.lock()
+            && let Some((key, at)) = cache.get(&hash)
+            && at.elapsed() < AUTH_CACHE_TTL
+        {
+            return Ok(Some(key.clone()));
+        }
+        let found = self.store.key_by_secret(secret).await?;
+        if let Ok(mut cache) = self.auth_cache.lock() {
+            match &found {
+                Some(key) => {
+                    cache.insert(hash, (key.clone(), Instant::now()));
+                }
+                None => {
+                    cache.remove(&hash);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets cached keys (after a revocation on this instance).
+    pub fn forget_keys(&self) {
+        if let Ok(mut cache) = self.auth_cache.lock() {
+            cache.clear();
+        }
+    }
+}
+
+/// The state as handlers receive it.
+pub type Shared = Arc<AppState>;
