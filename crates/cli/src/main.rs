@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Command::Admin(c) => service::admin(&cli.global, c),
         Command::Rates(c) => service::rates(&cli.global, c),
         Command::Route(args) => commands::route::run(&cli.global, args),
-        Command::Bench(b) => commands::bench::run(b),
+        Command::Bench(b) => commands::bench::run(&cli.global, b),
     };
     match result {
         Ok(code) => code,

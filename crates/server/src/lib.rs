@@ -61,6 +61,9 @@ pub async fn start(
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    tokio::task::spawn_blocking(switchyard_core::number::preload_numbering_plans)
+        .await
+        .map_err(std::io::Error::other)?;
     let (decisions, writer) = DecisionLog::start(store.clone());
     let state: Shared = Arc::new(AppState::new(
         store,
@@ -84,6 +87,11 @@ pub async fn start(
     let (shutdown, mut rx) = tokio::sync::watch::channel(false);
     let app = api::app(state.clone());
     let done = tokio::spawn(async move {
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = rx.wait_for(|stop| *stop).await;

@@ -45,6 +45,11 @@ fn unauthorized(message: &str) -> Response {
     resp
 }
 
+/// Marks a response to a request that changed nothing (a POST that only computes, such as a
+/// routing decision), so it is not written to the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOnly;
+
 /// Authenticates, applies idempotency keys, and audits mutating requests.
 pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let secret = req
@@ -77,7 +82,8 @@ pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Re
         Some(k) => with_idempotency(&state, &auth, &k, req, next).await,
         None => next.run(req).await,
     };
-    if method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
+    let read_only = response.extensions().get::<ReadOnly>().is_some();
+    if !read_only && method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
         let entry = NewAuditEntry {
             org_id: auth.org().to_string(),
             actor: auth.key.id.clone(),

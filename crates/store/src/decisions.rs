@@ -59,22 +59,12 @@ impl Store {
                 "INSERT INTO routing_decisions (id, org_id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 9;
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
+                sql.push('(');
+                sql.push_str(&self.placeholders(i * 9 + 1, 9));
+                sql.push(')');
             }
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for d in chunk {

@@ -143,17 +143,11 @@ impl Store {
         for (chunk_no, chunk) in deck.rows.chunks(ROWS_PER_INSERT).enumerate() {
             let mut sql = format!("INSERT INTO rate_rows (deck_id, position, {ROW}) VALUES ");
             for i in 0..chunk.len() {
-                let b = i * 15;
                 if i > 0 {
                     sql.push(',');
                 }
                 sql.push('(');
-                sql.push_str(
-                    &(1..=15)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
+                sql.push_str(&self.placeholders(i * 15 + 1, 15));
                 sql.push(')');
             }
             let mut q = sqlx::query(AssertSqlSafe(sql));

@@ -149,6 +149,35 @@ impl Store {
         &self.url
     }
 
+    /// Runs one administrative statement built from trusted text (schema creation for
+    /// tests and benchmarks; never user input).
+    pub async fn execute_admin(&self, sql: &str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// `count` placeholders for a bulk statement, numbered from `first`: `$n` on PostgreSQL,
+    /// plain `?` on SQLite (whose cost of resolving `$n` names grows with the statement,
+    /// which makes large multi-row inserts quadratic).
+    pub(crate) fn placeholders(&self, first: usize, count: usize) -> String {
+        let mut out = String::with_capacity(count * 5);
+        for i in 0..count {
+            if i > 0 {
+                out.push(',');
+            }
+            match self.backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(first + i).to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

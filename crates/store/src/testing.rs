@@ -54,8 +54,8 @@ pub async fn postgres() -> Option<TestStore> {
         Err(e) => panic!("CI=true but PostgreSQL is unreachable: {e}"),
     };
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(admin.pool())
+    admin
+        .execute_admin(&format!("CREATE SCHEMA {schema}"))
         .await
         .expect("create schema");
     let sep = if base.contains('?') { '&' } else { '?' };

@@ -18,6 +18,8 @@ use switchyard_core::{
 pub enum BenchCommand {
     /// Routing decisions on synthetic decks against a per-provider BTreeMap baseline.
     Routing(RoutingArgs),
+    /// The HTTP routing API under concurrent load, against `/healthz` as the baseline.
+    Http(super::bench_http::HttpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,9 +41,10 @@ pub struct RoutingArgs {
     seed: u64,
 }
 
-pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
+pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Routing(args) => routing(&args),
+        BenchCommand::Http(args) => super::bench_http::run(global, &args),
     }
 }
 

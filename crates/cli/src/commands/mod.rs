@@ -1,5 +1,6 @@
 //! One module per group of subcommands.
 
 pub mod bench;
+mod bench_http;
 pub mod route;
 pub mod service;

@@ -3,7 +3,7 @@
 use crate::api::providers::PageQuery;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
-use crate::middleware::Auth;
+use crate::middleware::{Auth, ReadOnly};
 use crate::state::Shared;
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -63,7 +63,7 @@ pub async fn decide(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
     Json(body): Json<DecideRequest>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<(Extension<ReadOnly>, axum::Json<Value>)> {
     auth.require(Role::Operator)?;
     let channel = body.channel.unwrap_or(Channel::Voice);
     let (digits, country, destination) = if channel == Channel::Email {
@@ -147,7 +147,7 @@ pub async fn decide(
             })
             .await;
     }
-    Ok(axum::Json(value))
+    Ok((Extension(ReadOnly), axum::Json(value)))
 }
 
 /// A prefix to price.
