@@ -200,29 +200,20 @@ impl Candidate {
 
     /// The explanation line of this candidate.
     pub fn explain(&self) -> String {
-        let ord = ordinal(self.rank + 1);
-        let unit = format!(
-            "{} {} per {} at prefix {}{}",
-            self.terms.rate.normalize(),
-            self.terms.currency,
-            self.channel.rate_unit(),
-            self.prefix,
-            if self.destination.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", self.destination)
-            }
-        );
-        let probe = if self.probe { "; recovery probe" } else { "" };
-        let lead = match self.why {
-            Why::Cost => format!("{ord} cheapest: expected {}", self.expected_cost()),
-            Why::Priority(p) => format!("{ord} by priority (priority {p})"),
-            Why::Quality => format!("{ord} by quality (score {:.2})", self.quality),
+        use std::fmt::Write;
+        let mut out = String::with_capacity(160);
+        let ord = Ordinal(self.rank + 1);
+        // Writing to a String cannot fail.
+        let _ = match self.why {
+            Why::Cost => write!(out, "{ord} cheapest: expected {}", self.expected_cost()),
+            Why::Priority(p) => write!(out, "{ord} by priority (priority {p})"),
+            Why::Quality => write!(out, "{ord} by quality (score {:.2})", self.quality),
             Why::Balanced {
                 quality,
                 cost,
                 quality_weight,
-            } => format!(
+            } => write!(
+                out,
                 "{ord} by balanced score {:.2} = {:.0}% quality {:.2} + {:.0}% cost {:.2}",
                 self.score,
                 quality_weight * 100.0,
@@ -234,35 +225,55 @@ impl Candidate {
                 weight,
                 total,
                 drawn: true,
-            } => format!("drawn by weight {weight} of {total}"),
+            } => write!(out, "drawn by weight {weight} of {total}"),
             Why::Weight { weight, total, .. } => {
-                format!("{ord} by weight ({weight} of {total})")
+                write!(out, "{ord} by weight ({weight} of {total})")
             }
             Why::Load {
                 active,
                 limit: Some(l),
-            } => format!("{ord} least loaded ({active}/{l} in use)"),
+            } => write!(out, "{ord} least loaded ({active}/{l} in use)"),
             Why::Load {
                 active,
                 limit: None,
             } => {
-                format!("{ord} least loaded ({active} in use, no limit)")
+                write!(out, "{ord} least loaded ({active} in use, no limit)")
             }
-            Why::Override => "chosen by explicit provider override".to_string(),
+            Why::Override => write!(out, "chosen by explicit provider override"),
         };
-        format!("{lead}; {unit}{probe}")
+        let _ = write!(
+            out,
+            "; {} {} per {} at prefix {}",
+            self.terms.rate.normalize(),
+            self.terms.currency,
+            self.channel.rate_unit(),
+            self.prefix
+        );
+        if !self.destination.is_empty() {
+            let _ = write!(out, " ({})", self.destination);
+        }
+        if self.probe {
+            out.push_str("; recovery probe");
+        }
+        out
     }
 }
 
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
+/// "1st", "2nd", "3rd", "4th"…
+struct Ordinal(usize);
+
+impl fmt::Display for Ordinal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        write!(f, "{n}{suffix}")
+    }
 }
 
 /// Why a provider was left out.

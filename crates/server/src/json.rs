@@ -67,7 +67,6 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Body {
         name: String,
         weight: u32,
@@ -79,25 +78,22 @@ mod tests {
             parse::<Body>(b"{").err().map(|e| e.status),
             Some(StatusCode::BAD_REQUEST)
         );
-        let e = parse::<Body>(br#"{"name":"a","weight":1,"x":2}"#)
-            .err()
-            .expect("unknown");
+        let e = parse::<Body>(br#"{"name":"a","weight":1,"x":2}"#).expect_err("unknown");
         assert_eq!(
             (e.status, e.code),
             (StatusCode::BAD_REQUEST, "unknown_field")
         );
-        let e = parse::<Body>(br#"{"name":"a","weight":"heavy"}"#)
-            .err()
-            .expect("type");
+        let e = parse::<Body>(br#"{"name":"a","weight":"heavy"}"#).expect_err("type");
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(e.message.starts_with("weight:"), "{}", e.message);
-        let e = parse::<Body>(br#"{"name":"a"}"#).err().expect("missing");
+        let e = parse::<Body>(br#"{"name":"a"}"#).expect_err("missing");
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             e.message.contains("missing field `weight`"),
             "{}",
             e.message
         );
-        assert!(parse::<Body>(br#"{"name":"a","weight":1}"#).is_ok());
+        let ok = parse::<Body>(br#"{"name":"a","weight":1}"#).expect("valid");
+        assert_eq!((ok.name.as_str(), ok.weight), ("a", 1));
     }
 }

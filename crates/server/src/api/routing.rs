@@ -7,6 +7,7 @@ use crate::middleware::{Auth, ReadOnly};
 use crate::state::Shared;
 use axum::Extension;
 use axum::extract::{Query, State};
+use axum::http::header;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::rating::{Usage, count_segments};
@@ -63,7 +64,10 @@ pub async fn decide(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
     Json(body): Json<DecideRequest>,
-) -> ApiResult<(Extension<ReadOnly>, axum::Json<Value>)> {
+) -> ApiResult<(
+    Extension<ReadOnly>,
+    ([(header::HeaderName, &'static str); 1], String),
+)> {
     auth.require(Role::Operator)?;
     let channel = body.channel.unwrap_or(Channel::Voice);
     let (digits, country, destination) = if channel == Channel::Email {
@@ -126,11 +130,15 @@ pub async fn decide(
         "outcome" => decision.refusal.as_ref().map_or("routed", |r| r.code()),
     )
     .increment(1);
-    let mut value = serde_json::to_value(&decision).map_err(ApiError::internal)?;
     let id = new_id();
-    value["id"] = json!(id);
-    value["destination"] = json!(destination);
-    value["channel"] = json!(channel);
+    // Serialised once: the same text is the response and the audit-log entry.
+    let text = serde_json::to_string(&DecisionBody {
+        id: &id,
+        destination: &destination,
+        channel,
+        decision: &decision,
+    })
+    .map_err(ApiError::internal)?;
     if state.settings.log_decisions {
         state
             .decisions
@@ -141,13 +149,26 @@ pub async fn decide(
                 channel: channel.to_string(),
                 strategy: decision.strategy.to_string(),
                 chosen_provider: decision.primary.as_ref().map(|p| p.provider.to_string()),
-                decision: value.to_string(),
+                decision: text.clone(),
                 decision_ns: i64::try_from(decision.decision_ns).unwrap_or(i64::MAX),
                 created_at: now_ms(),
             })
             .await;
     }
-    Ok((Extension(ReadOnly), axum::Json(value)))
+    Ok((
+        Extension(ReadOnly),
+        ([(header::CONTENT_TYPE, "application/json")], text),
+    ))
+}
+
+/// The decision as answered and logged: its id and destination, then the decision's fields.
+#[derive(serde::Serialize)]
+struct DecisionBody<'a> {
+    id: &'a str,
+    destination: &'a str,
+    channel: Channel,
+    #[serde(flatten)]
+    decision: &'a switchyard_core::Decision,
 }
 
 /// A prefix to price.
