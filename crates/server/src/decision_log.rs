@@ -3,7 +3,7 @@
 //! bounded; when it is full, requests wait rather than drop entries.
 
 use std::time::Duration;
-use switchyard_store::{NewDecision, Store};
+use switchyard_store::{DecisionEntry, Store};
 use tokio::sync::mpsc;
 
 /// Entries per database batch.
@@ -12,14 +12,14 @@ const BATCH: usize = 2000;
 /// Where handlers send decisions.
 #[derive(Clone)]
 pub struct DecisionLog {
-    tx: mpsc::Sender<NewDecision>,
+    tx: mpsc::Sender<DecisionEntry>,
 }
 
 impl DecisionLog {
     /// Starts the writer task on `store`; it ends when every sender is dropped and the queue
     /// is drained.
     pub fn start(store: Store) -> (DecisionLog, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<NewDecision>(100_000);
+        let (tx, mut rx) = mpsc::channel::<DecisionEntry>(100_000);
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
@@ -41,7 +41,7 @@ impl DecisionLog {
     }
 
     /// Queues a decision.
-    pub async fn record(&self, entry: NewDecision) {
+    pub async fn record(&self, entry: DecisionEntry) {
         if self.tx.send(entry).await.is_err() {
             tracing::error!("decision log writer has stopped");
         }

@@ -3,9 +3,9 @@
 use crate::{Page, Result, Store};
 use sqlx::{AssertSqlSafe, Row};
 
-/// A decision to record.
-#[derive(Debug, Clone)]
-pub struct NewDecision {
+/// One routing decision in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionEntry {
     /// Its id (returned to the caller with the decision).
     pub id: String,
     /// Organisation.
@@ -26,46 +26,18 @@ pub struct NewDecision {
     pub created_at: i64,
 }
 
-/// A recorded decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecisionRecord {
-    /// Its id.
-    pub id: String,
-    /// Destination.
-    pub destination: String,
-    /// Channel.
-    pub channel: String,
-    /// Strategy.
-    pub strategy: String,
-    /// Primary provider.
-    pub chosen_provider: Option<String>,
-    /// Decision JSON.
-    pub decision: String,
-    /// Time it took.
-    pub decision_ns: i64,
-    /// When.
-    pub created_at: i64,
-}
-
 /// Decisions per INSERT statement (8 parameters each).
 const PER_INSERT: usize = 1000;
 
 impl Store {
     /// Records a batch of decisions in one transaction (the background writer calls this).
-    pub async fn insert_decisions(&self, batch: &[NewDecision]) -> Result<()> {
+    pub async fn insert_decisions(&self, batch: &[DecisionEntry]) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         for chunk in batch.chunks(PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO routing_decisions (id, org_id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at) VALUES ",
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                sql.push_str(&self.placeholders(i * 9 + 1, 9));
-                sql.push(')');
-            }
+            sql.push_str(&self.values_list(chunk.len(), 9));
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for d in chunk {
                 q = q
@@ -92,9 +64,9 @@ impl Store {
         provider: Option<&str>,
         before: Option<&str>,
         limit: usize,
-    ) -> Result<Page<DecisionRecord>> {
+    ) -> Result<Page<DecisionEntry>> {
         let rows = sqlx::query(
-            "SELECT id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at \
+            "SELECT id, org_id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at \
              FROM routing_decisions WHERE org_id = $1 AND ($2 = '' OR id < $2) \
              AND ($3 = '' OR chosen_provider = $3) ORDER BY id DESC LIMIT $4",
         )
@@ -106,18 +78,19 @@ impl Store {
         .await?;
         let items = rows
             .iter()
-            .map(|r| DecisionRecord {
+            .map(|r| DecisionEntry {
                 id: r.get(0),
-                destination: r.get(1),
-                channel: r.get(2),
-                strategy: r.get(3),
-                chosen_provider: r.get(4),
-                decision: r.get(5),
-                decision_ns: r.get(6),
-                created_at: r.get(7),
+                org_id: r.get(1),
+                destination: r.get(2),
+                channel: r.get(3),
+                strategy: r.get(4),
+                chosen_provider: r.get(5),
+                decision: r.get(6),
+                decision_ns: r.get(7),
+                created_at: r.get(8),
             })
             .collect();
-        Ok(Page::from_rows(items, limit, |d: &DecisionRecord| {
+        Ok(Page::from_rows(items, limit, |d: &DecisionEntry| {
             d.id.clone()
         }))
     }

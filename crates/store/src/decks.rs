@@ -142,14 +142,7 @@ impl Store {
         .await?;
         for (chunk_no, chunk) in deck.rows.chunks(ROWS_PER_INSERT).enumerate() {
             let mut sql = format!("INSERT INTO rate_rows (deck_id, position, {ROW}) VALUES ");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                sql.push_str(&self.placeholders(i * 15 + 1, 15));
-                sql.push(')');
-            }
+            sql.push_str(&self.values_list(chunk.len(), 15));
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (i, row) in chunk.iter().enumerate() {
                 q = q

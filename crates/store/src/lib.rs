@@ -14,7 +14,7 @@ mod providers;
 pub mod testing;
 
 pub use audit::{AuditEntry, NewAuditEntry};
-pub use decisions::{DecisionRecord, NewDecision};
+pub use decisions::DecisionEntry;
 pub use decks::{DeckMeta, NewDeck};
 pub use idempotency::Reservation;
 pub use keys::{ApiKey, Role, hash_secret};
@@ -158,22 +158,26 @@ impl Store {
         Ok(())
     }
 
-    /// `count` placeholders for a bulk statement, numbered from `first`: `$n` on PostgreSQL,
-    /// plain `?` on SQLite (whose cost of resolving `$n` names grows with the statement,
-    /// which makes large multi-row inserts quadratic).
-    pub(crate) fn placeholders(&self, first: usize, count: usize) -> String {
-        let mut out = String::with_capacity(count * 5);
-        for i in 0..count {
-            if i > 0 {
-                out.push(',');
-            }
-            match self.backend {
-                Backend::Sqlite => out.push('?'),
-                Backend::Postgres => {
-                    out.push('$');
-                    out.push_str(&(first + i).to_string());
+    /// The `VALUES` list of a multi-row insert of `rows` rows of `columns` values:
+    /// `$n` placeholders on PostgreSQL, plain `?` on SQLite (whose cost of resolving `$n`
+    /// names grows with the statement, which makes large inserts quadratic).
+    pub(crate) fn values_list(&self, rows: usize, columns: usize) -> String {
+        let mut out = String::with_capacity(rows * columns * 5);
+        for r in 0..rows {
+            out.push_str(if r == 0 { "(" } else { ",(" });
+            for c in 0..columns {
+                if c > 0 {
+                    out.push(',');
+                }
+                match self.backend {
+                    Backend::Sqlite => out.push('?'),
+                    Backend::Postgres => {
+                        out.push('$');
+                        out.push_str(&(r * columns + c + 1).to_string());
+                    }
                 }
             }
+            out.push(')');
         }
         out
     }

@@ -5,7 +5,7 @@ use rust_decimal_macros::dec;
 use switchyard_core::Channel;
 use switchyard_core::deck::RateRow;
 use switchyard_store::testing;
-use switchyard_store::{NewAuditEntry, NewDecision, NewDeck, NewProvider, Reservation, Role};
+use switchyard_store::{DecisionEntry, NewAuditEntry, NewDeck, NewProvider, Reservation, Role};
 
 #[tokio::test]
 async fn orgs_keys_and_tenancy() {
@@ -135,8 +135,8 @@ async fn audit_decisions_and_idempotency() {
                 .is_empty()
         );
 
-        let batch: Vec<NewDecision> = (0..1500)
-            .map(|i| NewDecision {
+        let batch: Vec<DecisionEntry> = (0..1500)
+            .map(|i| DecisionEntry {
                 id: switchyard_store::new_id(),
                 org_id: org.id.clone(),
                 destination: format!("4420{i}"),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::rating::{Usage, count_segments};
 use switchyard_core::{Capability, Channel, LeadPriority, RouteRequest, Strategy};
-use switchyard_store::{NewDecision, Role, new_id, now_ms};
+use switchyard_store::{DecisionEntry, Role, new_id, now_ms};
 
 /// Parses a channel parameter (default voice).
 pub fn channel_param(text: Option<&str>) -> ApiResult<Channel> {
@@ -142,7 +142,7 @@ pub async fn decide(
     if state.settings.log_decisions {
         state
             .decisions
-            .record(NewDecision {
+            .record(DecisionEntry {
                 id,
                 org_id: auth.org().to_string(),
                 destination,
