@@ -60,7 +60,7 @@ pub async fn postgres() -> Option<TestStore> {
         .expect("create schema");
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let store = Store::connect(&url, 8).await.expect("postgres opens");
+    let store = Store::connect(&url, 4).await.expect("postgres opens");
     store.migrate().await.expect("postgres migrates");
     assert_eq!(store.backend(), Backend::Postgres);
     Some(TestStore {
