@@ -166,6 +166,25 @@ async fn tenants_never_see_each_other() {
         );
         let (_, page) = s.get("/v1/providers", &a).await;
         assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+        // Keys: B cannot see or revoke A's.
+        let (_, a_me) = s.get("/v1/org", &a).await;
+        let a_key = a_me["key_id"].as_str().expect("key id").to_string();
+        let (_, b_keys) = s.get("/v1/keys", &b).await;
+        assert!(!b_keys.to_string().contains(&a_key), "{b_keys}");
+        let (status, _) = s
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/v1/keys/{a_key}"),
+                &b,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            s.get("/v1/org", &a).await.0,
+            StatusCode::OK,
+            "A's key still works"
+        );
         s.running.stop();
     }
 }
