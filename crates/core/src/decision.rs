@@ -570,6 +570,43 @@ impl Serialize for Decision {
     }
 }
 
+/// A decision in the compact form audit logs keep: every choice, rate, exclusion code and
+/// reason, without the explanation sentences (which follow from rank, strategy and rate).
+pub struct CompactDecision<'a>(pub &'a Decision);
+
+struct CompactCandidate<'a>(&'a Candidate);
+
+impl Serialize for CompactCandidate<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.0;
+        let mut st = s.serialize_struct("CompactCandidate", 4)?;
+        st.serialize_field("provider", &c.provider)?;
+        st.serialize_field("prefix", &c.prefix)?;
+        st.serialize_field("rate", &c.terms.rate.normalize().to_string())?;
+        st.serialize_field("currency", &c.terms.currency)?;
+        st.end()
+    }
+}
+
+impl Serialize for CompactDecision<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let d = self.0;
+        let mut st = s.serialize_struct("CompactDecision", 7)?;
+        st.serialize_field("strategy", &d.strategy)?;
+        st.serialize_field("primary", &d.primary.as_ref().map(CompactCandidate))?;
+        let alternates: Vec<CompactCandidate<'_>> =
+            d.alternates.iter().map(CompactCandidate).collect();
+        st.serialize_field("alternates", &alternates)?;
+        st.serialize_field("excluded", &d.excluded)?;
+        st.serialize_field("router_choice", &d.router_choice)?;
+        st.serialize_field("refusal", &d.refusal.as_ref().map(Refusal::code))?;
+        st.serialize_field("decision_us", &(d.decision_ns as f64 / 1000.0))?;
+        st.end()
+    }
+}
+
 impl Decision {
     /// Every candidate in order: the primary, then the alternates.
     pub fn candidates(&self) -> impl Iterator<Item = &Candidate> {

@@ -23,6 +23,16 @@ impl DecisionLog {
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                // Under load, wait a moment for a fuller batch: fewer, larger transactions.
+                if batch.len() < BATCH / 4 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(entry) => batch.push(entry),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 loop {
                     match store.insert_decisions(&batch).await {
                         Ok(()) => break,

@@ -26,14 +26,20 @@ pub struct DecisionEntry {
     pub created_at: i64,
 }
 
-/// Decisions per INSERT statement (8 parameters each).
-const PER_INSERT: usize = 1000;
+/// Decisions per multi-row INSERT. Full chunks all have this one shape and the remainder
+/// goes one row at a time, so the database prepares two statements in all instead of one
+/// per batch size.
+const PER_INSERT: usize = 100;
 
 impl Store {
     /// Records a batch of decisions in one transaction (the background writer calls this).
     pub async fn insert_decisions(&self, batch: &[DecisionEntry]) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        for chunk in batch.chunks(PER_INSERT) {
+        let full = batch.len() / PER_INSERT * PER_INSERT;
+        let chunks = batch[..full]
+            .chunks(PER_INSERT)
+            .chain(batch[full..].chunks(1));
+        for chunk in chunks {
             let mut sql = String::from(
                 "INSERT INTO routing_decisions (id, org_id, destination, channel, strategy, chosen_provider, decision, decision_ns, created_at) VALUES ",
             );
@@ -41,13 +47,13 @@ impl Store {
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for d in chunk {
                 q = q
-                    .bind(d.id.clone())
-                    .bind(d.org_id.clone())
-                    .bind(d.destination.clone())
-                    .bind(d.channel.clone())
-                    .bind(d.strategy.clone())
-                    .bind(d.chosen_provider.clone())
-                    .bind(d.decision.clone())
+                    .bind(d.id.as_str())
+                    .bind(d.org_id.as_str())
+                    .bind(d.destination.as_str())
+                    .bind(d.channel.as_str())
+                    .bind(d.strategy.as_str())
+                    .bind(d.chosen_provider.as_deref())
+                    .bind(d.decision.as_str())
                     .bind(d.decision_ns)
                     .bind(d.created_at);
             }
