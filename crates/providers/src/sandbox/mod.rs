@@ -1,7 +1,7 @@
 //! The built-in sandbox carrier: speaks the providers APIs locally, for offline use and tests.
 
 use crate::catalog::{CredentialField, ProviderType};
-use switchyard_core::Capability::*;
+use switchyard_core::Capability;
 
 const CREDENTIALS: &[CredentialField] = &[CredentialField::optional(
     "profile",
@@ -10,22 +10,5 @@ const CREDENTIALS: &[CredentialField] = &[CredentialField::optional(
 
 /// The Sandbox provider type.
 pub fn descriptor() -> ProviderType {
-    ProviderType::new(
-        "sandbox",
-        "Sandbox",
-        &[
-            Voice,
-            Sms,
-            Mms,
-            Whatsapp,
-            Email,
-            EmailAttachments,
-            EmailTracking,
-            Rvm,
-            StirShaken,
-            LocalPresence,
-            AiVoice,
-        ],
-        CREDENTIALS,
-    )
+    ProviderType::new("sandbox", "Sandbox", &Capability::ALL, CREDENTIALS)
 }
