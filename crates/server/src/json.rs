@@ -3,6 +3,7 @@
 //! a body over the limit is 413.
 
 use crate::error::ApiError;
+use crate::state::Shared;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -10,22 +11,19 @@ use serde::de::DeserializeOwned;
 /// A strictly parsed JSON body.
 pub struct Json<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+impl<T: DeserializeOwned> FromRequest<Shared> for Json<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
+        let limit = state.settings.max_json_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "the request body is too large",
-                    )
-                } else {
-                    ApiError::bad_request("unreadable_body", e.body_text())
-                }
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the request body is larger than {limit} bytes or could not be read"),
+                )
             })?;
         parse(&bytes).map(Json)
     }

@@ -331,7 +331,7 @@ async fn bad_requests_get_the_documented_status() {
     let t: TestStore = testing::sqlite().await;
     let settings = ServerSettings {
         max_json_bytes: 4096,
-        max_upload_bytes: 4096,
+        max_upload_bytes: 1 << 20,
         ..ServerSettings::default()
     };
     let s = start(t.store.clone(), settings).await;
@@ -439,6 +439,11 @@ async fn bad_requests_get_the_documented_status() {
         .await
         .expect("req");
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge_deck = format!("prefix,rate\n{}", "44,0.01\n".repeat(200_000));
+    let (status, err) = s
+        .csv(&format!("/v1/providers/{pid}/rates"), &owner, &huge_deck)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
     s.running.stop();
 }
 

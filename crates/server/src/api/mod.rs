@@ -72,14 +72,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application.
 pub fn app(state: Shared) -> axum::Router {
     let (v1, doc) = v1().split_for_parts();
-    let json_limit = state.settings.max_json_bytes;
+    // JSON bodies are limited by the JSON extractor; this is the ceiling for deck uploads.
     let upload_limit = state.settings.max_upload_bytes;
     let v1 = v1
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::v1,
         ))
-        .layer(DefaultBodyLimit::max(json_limit.max(upload_limit)));
+        .layer(DefaultBodyLimit::max(upload_limit));
     let doc = std::sync::Arc::new(doc);
     axum::Router::new()
         .route("/healthz", get(system::healthz))
