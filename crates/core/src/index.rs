@@ -120,7 +120,7 @@ struct ExactTerms {
 
 /// Exact; not normalised here (that costs a division loop), only where it is displayed.
 fn from_nanos(nanos: u64) -> Decimal {
-    Decimal::from_i128_with_scale(i128::from(nanos), 9)
+    Decimal::from_parts(nanos as u32, (nanos >> 32) as u32, 0, false, 9)
 }
 
 /// One provider's deck rows waiting to be compiled, with the version window the deck gives.

@@ -181,7 +181,10 @@ impl CostKey {
 
 impl PartialEq for CostKey {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        match (self, other) {
+            (CostKey::Fixed(a), CostKey::Fixed(b)) => a == b,
+            _ => self.cmp(other) == Ordering::Equal,
+        }
     }
 }
 
