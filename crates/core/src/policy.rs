@@ -100,7 +100,7 @@ impl FromStr for LeadPriority {
 
 /// Organisation-wide routing settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RoutingPolicy {
     /// Strategy of requests that name none.
     pub default_strategy: Strategy,
@@ -124,6 +124,48 @@ pub struct RoutingPolicy {
     pub blocked_prefixes: Vec<String>,
     /// Currency costs are compared in; decks in other currencies are excluded.
     pub currency: Currency,
+}
+
+impl RoutingPolicy {
+    /// Checks ranges and prefixes; the error names the field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let ratio = |field: &'static str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err((field, format!("{field} must be between 0 and 1, got {v}")))
+            }
+        };
+        ratio("quality_weight", self.quality_weight)?;
+        ratio("min_asr", self.min_asr)?;
+        ratio("min_uptime", self.min_uptime)?;
+        ratio("hot_quality_floor", self.hot_quality_floor)?;
+        if self.health_floor > 100 {
+            return Err((
+                "health_floor",
+                format!("health_floor must be 0 to 100, got {}", self.health_floor),
+            ));
+        }
+        if self.max_alternates > 20 {
+            return Err((
+                "max_alternates",
+                format!(
+                    "max_alternates must be at most 20, got {}",
+                    self.max_alternates
+                ),
+            ));
+        }
+        if let Some(bad) = self.blocked_prefixes.iter().find(|p| {
+            let d = p.strip_prefix('+').unwrap_or(p);
+            d.is_empty() || d.len() > 15 || !d.bytes().all(|b| b.is_ascii_digit())
+        }) {
+            return Err((
+                "blocked_prefixes",
+                format!("blocked prefix {bad:?} must be 1 to 15 digits"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for RoutingPolicy {

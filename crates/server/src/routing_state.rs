@@ -51,6 +51,13 @@ pub async fn load_snapshot(
 ) -> Result<RoutingSnapshot, RebuildError> {
     let records = store.all_providers(org_id).await?;
     let decks = store.org_decks(org_id).await?;
+    let policy = match store.routing_policy(org_id).await? {
+        Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, org = org_id, "stored routing policy unreadable; using defaults");
+            RoutingPolicy::default()
+        }),
+        None => RoutingPolicy::default(),
+    };
     let providers = records
         .iter()
         .map(|r| {
@@ -62,7 +69,7 @@ pub async fn load_snapshot(
         })
         .collect();
     let snapshot = tokio::task::spawn_blocking(move || {
-        RoutingSnapshot::build(version, providers, &decks, RoutingPolicy::default(), &live)
+        RoutingSnapshot::build(version, providers, &decks, policy, &live)
     })
     .await
     .map_err(|e| RebuildError::Task(e.to_string()))??;

@@ -649,3 +649,105 @@ async fn openapi_health_and_metrics() {
     assert!(metrics.contains("switchyard_db_pool_connections"));
     s.running.stop();
 }
+
+#[tokio::test]
+async fn each_organisation_sets_its_own_routing_policy() {
+    for t in testing::all().await {
+        let s = start(t.store.clone(), ServerSettings::default()).await;
+        let (_, a) = tenant(&t.store, Role::Owner).await;
+        let (_, b) = tenant(&t.store, Role::Owner).await;
+        let cheap = s.add_provider(&a, "Cheap", "tokentokentokentoken1").await;
+        let first = s.add_provider(&a, "First", "tokentokentokentoken2").await;
+        s.csv(
+            &format!("/v1/providers/{cheap}/rates?effective_from=2020-01-01"),
+            &a,
+            DECK,
+        )
+        .await;
+        s.csv(
+            &format!("/v1/providers/{first}/rates?effective_from=2020-01-01"),
+            &a,
+            "prefix,rate\n44,0.05\n",
+        )
+        .await;
+        let (status, _) = s
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/v1/providers/{first}"),
+                &a,
+                Some(json!({"priority": -1})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, policy) = s.get("/v1/routing/policy", &a).await;
+        assert_eq!(policy["default_strategy"], "least_cost");
+        let (status, policy) = s
+            .call(
+                reqwest::Method::PUT,
+                "/v1/routing/policy",
+                &a,
+                Some(json!({"default_strategy": "priority", "blocked_prefixes": ["+4490"], "max_alternates": 1})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{policy}");
+        let (_, d) = s
+            .post("/v1/routing/decide", &a, json!({"number": "+442079460958"}))
+            .await;
+        assert_eq!(
+            (d["strategy"].clone(), d["primary"]["provider"].clone()),
+            (json!("priority"), json!(first))
+        );
+        let (_, d) = s
+            .post("/v1/routing/decide", &a, json!({"number": "+449012345678"}))
+            .await;
+        assert_eq!(d["refusal"]["code"], "blocked_destination", "{d}");
+        let (_, other) = s.get("/v1/routing/policy", &b).await;
+        assert_eq!(
+            other["default_strategy"], "least_cost",
+            "B keeps its own policy"
+        );
+        let (status, err) = s
+            .call(
+                reqwest::Method::PUT,
+                "/v1/routing/policy",
+                &a,
+                Some(json!({"quality_weight": 1.5})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err["error"]["details"]["field"], "quality_weight");
+        let (status, _) = s
+            .call(
+                reqwest::Method::PUT,
+                "/v1/routing/policy",
+                &a,
+                Some(json!({"strategy": "priority"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "unknown field");
+        let (_, viewer) = t
+            .store
+            .create_key(
+                &t.store
+                    .key_by_secret(&a)
+                    .await
+                    .expect("k")
+                    .expect("k")
+                    .org_id,
+                Role::Viewer,
+                "v",
+            )
+            .await
+            .expect("key");
+        let (status, _) = s
+            .call(
+                reqwest::Method::PUT,
+                "/v1/routing/policy",
+                &viewer,
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        s.running.stop();
+    }
+}

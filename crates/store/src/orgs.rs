@@ -44,6 +44,25 @@ impl Store {
         }))
     }
 
+    /// The organisation's routing policy document (`{}` for the defaults).
+    pub async fn routing_policy(&self, org_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT routing_policy FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Replaces the organisation's routing policy document.
+    pub async fn set_routing_policy(&self, org_id: &str, policy: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE orgs SET routing_policy = $1 WHERE id = $2")
+            .bind(policy)
+            .bind(org_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Every organisation id (to build routing snapshots at start-up).
     pub async fn org_ids(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT id FROM orgs ORDER BY id")

@@ -58,6 +58,7 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(routing::decide))
         .routes(routes!(routing::lowest_cost))
         .routes(routes!(routing::decisions))
+        .routes(routes!(routing::policy, routing::set_policy))
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::revoke))
         .routes(routes!(keys::org))

@@ -11,7 +11,7 @@ use axum::http::header;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::rating::{Usage, count_segments};
-use switchyard_core::{Capability, Channel, LeadPriority, RouteRequest, Strategy};
+use switchyard_core::{Capability, Channel, LeadPriority, RouteRequest, RoutingPolicy, Strategy};
 use switchyard_store::{DecisionEntry, Role, new_id, now_ms};
 
 /// Parses a channel parameter (default voice).
@@ -257,5 +257,49 @@ pub async fn decisions(
         .collect();
     Ok(axum::Json(
         json!({ "data": data, "next_cursor": page.next_cursor }),
+    ))
+}
+
+/// The organisation's routing policy.
+#[utoipa::path(get, path = "/v1/routing/policy", tag = "routing", responses((status = 200, description = "The policy in force")))]
+pub async fn policy(
+    State(state): State<Shared>,
+    Extension(auth): Extension<Auth>,
+) -> ApiResult<axum::Json<Value>> {
+    let routing = state
+        .routing
+        .for_org(auth.org())
+        .await
+        .map_err(ApiError::internal)?;
+    let policy = routing.router.current().policy().clone();
+    Ok(axum::Json(
+        serde_json::to_value(policy).map_err(ApiError::internal)?,
+    ))
+}
+
+/// Replaces the organisation's routing policy: default strategy, balanced weight, health,
+/// ASR and uptime thresholds, alternates, hot-lead floor, blocked prefixes, currency.
+/// Fields left out take their defaults.
+#[utoipa::path(put, path = "/v1/routing/policy", tag = "routing", request_body(content = serde_json::Value, description = "RoutingPolicy fields"), responses((status = 200, description = "The new policy"), (status = 422, description = "Invalid field")))]
+pub async fn set_policy(
+    State(state): State<Shared>,
+    Extension(auth): Extension<Auth>,
+    Json(policy): Json<RoutingPolicy>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require(Role::Admin)?;
+    policy
+        .validate()
+        .map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let text = serde_json::to_string(&policy).map_err(ApiError::internal)?;
+    if !state.store.set_routing_policy(auth.org(), &text).await? {
+        return Err(ApiError::not_found("organisation"));
+    }
+    state
+        .routing
+        .changed(auth.org())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(
+        serde_json::to_value(policy).map_err(ApiError::internal)?,
     ))
 }
