@@ -137,6 +137,25 @@ fn rates_import_and_route_over_the_database() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["primary"]["provider"], provider.as_str());
     assert_eq!(v["primary"]["prefix"], "447");
+    // The same question through a running server.
+    let server = Server::start(dir.path());
+    let out = switchyard(
+        dir.path(),
+        &[
+            "route",
+            "+447911123456",
+            "--server",
+            &server.base,
+            "--key",
+            &key,
+        ],
+        &[],
+    );
+    let _ = server.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains(&format!("primary   {provider}")), "{shown}");
+    assert!(shown.contains("1st cheapest"), "{shown}");
 }
 
 struct Server {

@@ -31,11 +31,18 @@ pub struct RouteArgs {
     #[arg(long)]
     batch: Option<PathBuf>,
     /// Folder of decks: PROVIDER.csv (voice) or PROVIDER.CHANNEL.csv.
-    #[arg(long, required_unless_present = "org", conflicts_with = "org")]
+    #[arg(long, required_unless_present_any = ["org", "server"], conflicts_with_all = ["org", "server"])]
     decks: Option<PathBuf>,
     /// Route over this organisation's providers and decks in the database instead.
     #[arg(long)]
+    #[arg(long, conflicts_with = "server")]
     org: Option<String>,
+    /// Ask a running server instead (`http://127.0.0.1:8080`); needs `--key`.
+    #[arg(long, requires = "key", conflicts_with = "batch")]
+    server: Option<String>,
+    /// API key for `--server`.
+    #[arg(long, env = "SWITCHYARD_API_KEY", hide_env_values = true)]
+    key: Option<String>,
     /// Channel to route on.
     #[arg(long, default_value = "voice")]
     channel: Channel,
@@ -78,6 +85,9 @@ pub struct RouteArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: RouteArgs) -> Result<ExitCode> {
+    if let Some(server) = &args.server {
+        return ask_server(server, &args);
+    }
     let policy = RoutingPolicy {
         blocked_prefixes: args.block.clone(),
         ..RoutingPolicy::default()
@@ -85,7 +95,7 @@ pub fn run(global: &GlobalArgs, args: RouteArgs) -> Result<ExitCode> {
     let snapshot = match (&args.decks, &args.org) {
         (Some(dir), _) => snapshot_from_folder(dir, &args, policy)?,
         (None, Some(org)) => snapshot_from_database(global, org)?,
-        (None, None) => bail!("give --decks DIR or --org ID"),
+        (None, None) => bail!("give --decks DIR, --org ID or --server URL"),
     };
     let at_ms = args.at.unwrap_or_else(chrono::Utc::now).timestamp_millis();
     match &args.batch {
@@ -147,6 +157,101 @@ fn snapshot_from_database(global: &GlobalArgs, org: &str) -> Result<RoutingSnaps
             bail!("no organisation {org}");
         }
         Ok(load_snapshot(&store, org, 1, Arc::new(LiveRegistry::default())).await?)
+    })
+}
+
+/// Routes one number through a running server's `POST /v1/routing/decide`.
+fn ask_server(server: &str, args: &RouteArgs) -> Result<ExitCode> {
+    let number = args.number.as_deref().unwrap_or_default();
+    let mut body =
+        json!({ "number": number, "channel": args.channel, "duration_secs": args.duration });
+    if let Some(s) = args.strategy {
+        body["strategy"] = json!(s);
+    }
+    if let Some(l) = args.lead {
+        body["lead_priority"] = json!(l);
+    }
+    if let Some(m) = args.max_rate {
+        body["max_rate"] = json!(m.to_string());
+    }
+    if let Some(p) = &args.provider {
+        body["provider"] = json!(p);
+    }
+    if !args.require.is_empty() {
+        body["capabilities"] = json!(args.require);
+    }
+    if let Some(t) = &args.text {
+        body["text"] = json!(t);
+    }
+    if let Some(a) = args.alternates {
+        body["alternates"] = json!(a);
+    }
+    let url = format!("{}/v1/routing/decide", server.trim_end_matches('/'));
+    let key = args.key.clone().unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, answer): (u16, serde_json::Value) = runtime.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let status = resp.status().as_u16();
+        Ok::<_, anyhow::Error>((
+            status,
+            resp.json()
+                .await
+                .context("the server's answer is not JSON")?,
+        ))
+    })?;
+    if status != 200 {
+        bail!(
+            "the server answered {status}: {}",
+            answer["error"]["message"].as_str().unwrap_or("no message")
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        println!(
+            "{} over {}, strategy {}",
+            answer["destination"].as_str().unwrap_or(number),
+            args.channel,
+            answer["strategy"].as_str().unwrap_or("?")
+        );
+        let candidates = answer["primary"].as_object().into_iter().chain(
+            answer["alternates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_object()),
+        );
+        for (i, c) in candidates.enumerate() {
+            let label = if i == 0 { "primary  " } else { "alternate" };
+            println!(
+                "  {label} {:<12} {}",
+                c["provider"].as_str().unwrap_or("?"),
+                c["why"].as_str().unwrap_or("")
+            );
+        }
+        for x in answer["excluded"].as_array().into_iter().flatten() {
+            println!(
+                "  excluded  {:<12} {}",
+                x["provider"].as_str().unwrap_or("?"),
+                x["reason"].as_str().unwrap_or("")
+            );
+        }
+        if let Some(r) = answer["refusal"]["message"].as_str() {
+            println!("  not routed: {r}");
+        }
+    }
+    Ok(if answer["primary"].is_null() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
