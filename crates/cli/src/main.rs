@@ -36,7 +36,7 @@ enum Command {
     Rates(service::RatesCommand),
     /// Route a number (or a file of numbers) over a folder of rate decks or an
     /// organisation's decks in the database, and explain the decision.
-    Route(commands::route::RouteArgs),
+    Route(Box<commands::route::RouteArgs>),
     /// Run a benchmark and print its figures as one JSON line.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         Command::Config(c) => service::config(&cli.global, c),
         Command::Admin(c) => service::admin(&cli.global, c),
         Command::Rates(c) => service::rates(&cli.global, c),
-        Command::Route(args) => commands::route::run(&cli.global, args),
+        Command::Route(args) => commands::route::run(&cli.global, *args),
         Command::Bench(b) => commands::bench::run(&cli.global, b),
     };
     match result {
