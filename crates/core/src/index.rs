@@ -25,20 +25,31 @@ struct Slot {
     entries_len: u32,
 }
 
-/// One rate version that applies under a prefix, with its validity inline so the look-up
-/// never touches the rate itself. A provider's entries are adjacent, longest prefix first.
+/// One rate version that applies under a prefix: a copy of the rate with its validity and
+/// provider, one cache line, so a look-up reads everything routing needs from the lines it
+/// already scans. A provider's entries are adjacent, longest prefix first.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct Entry {
+    rate: CompiledRate,
     from_ms: i64,
     to_ms: i64,
-    rate: u32,
     provider: u16,
 }
 
-/// A rate as stored in the index: 32 bytes, two to a cache line. Prices are held as exact
-/// integers of 10⁻⁹ units (nano-units), which orders and rates without decimal arithmetic;
-/// a price needing more precision, or an email attachment surcharge, sends the row's exact
-/// terms to a side table.
+/// An entry while the index is built: the row it copies.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    from_ms: i64,
+    to_ms: i64,
+    row: u32,
+    provider: u16,
+}
+
+/// A rate as stored in the index: 32 bytes. Prices are held as exact integers of 10⁻⁹
+/// units (nano-units), which orders and rates without decimal arithmetic; a price needing
+/// more precision, or an email attachment surcharge, sends the row's exact terms to a side
+/// table.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
 pub struct CompiledRate {
@@ -103,10 +114,11 @@ pub struct PrefixIndex {
     lengths: u16,
     root: (u32, u32),
     entries: Vec<Entry>,
-    rates: Vec<CompiledRate>,
+    /// Rate rows compiled in.
+    rows: usize,
     /// Currencies used by the rates (a rate holds a position in this list).
     currencies: Vec<Currency>,
-    /// Exact terms of rates flagged `exact`.
+    /// Exact terms of entries whose rate is flagged `exact`.
     exact_terms: HashMap<u32, ExactTerms>,
 }
 
@@ -162,7 +174,7 @@ fn bucket(key: u64, shift: u32) -> usize {
 /// Pushes `(rate, from, to)` entries of one provider, deepest first, skipping versions that
 /// deeper ones hide completely (a version in force until further notice hides every later
 /// entry starting at or after its own start).
-fn push_unshadowed(out: &mut Vec<Entry>, chain: impl Iterator<Item = Entry>) {
+fn push_unshadowed(out: &mut Vec<Pending>, chain: impl Iterator<Item = Pending>) {
     let mut resolved_from = i64::MAX;
     for e in chain {
         if e.from_ms >= resolved_from {
@@ -259,10 +271,10 @@ impl PrefixIndex {
         });
         let entry_of = |s: &Staged| {
             let (from_ms, to_ms) = windows[s.rate as usize];
-            Entry {
+            Pending {
                 from_ms,
                 to_ms,
-                rate: s.rate,
+                row: s.rate,
                 provider: s.provider,
             }
         };
@@ -283,9 +295,9 @@ impl PrefixIndex {
         let capacity = (keys.len() * 2).next_power_of_two().max(16);
         let shift = 64 - capacity.trailing_zeros();
         let mut slots = vec![Slot::default(); capacity];
-        let mut entries: Vec<Entry> = Vec::with_capacity(staged.len() + staged.len() / 2);
-        let mut chain: Vec<(u16, u8, Entry)> = Vec::new();
-        let mut resolve = |key: u64, entries: &mut Vec<Entry>| -> (u32, u32) {
+        let mut pending: Vec<Pending> = Vec::with_capacity(staged.len() + staged.len() / 2);
+        let mut chain: Vec<(u16, u8, Pending)> = Vec::new();
+        let mut resolve = |key: u64, entries: &mut Vec<Pending>| -> (u32, u32) {
             chain.clear();
             let len = (key & 0xF) as u32;
             let value = key >> 4;
@@ -319,9 +331,9 @@ impl PrefixIndex {
             }
             (first as u32, (entries.len() - first) as u32)
         };
-        let root = resolve(0, &mut entries);
+        let root = resolve(0, &mut pending);
         for key in keys {
-            let (entries_start, entries_len) = resolve(key, &mut entries);
+            let (entries_start, entries_len) = resolve(key, &mut pending);
             let mut b = bucket(key, shift);
             while slots[b].key != 0 {
                 b = (b + 1) & (capacity - 1);
@@ -332,14 +344,27 @@ impl PrefixIndex {
                 entries_len,
             };
         }
-        entries.shrink_to_fit();
+        let entries: Vec<Entry> = pending
+            .iter()
+            .map(|p| Entry {
+                rate: rates[p.row as usize],
+                from_ms: p.from_ms,
+                to_ms: p.to_ms,
+                provider: p.provider,
+            })
+            .collect();
+        let exact_terms = pending
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| exact_terms.get(&p.row).map(|x| (i as u32, *x)))
+            .collect();
         PrefixIndex {
             slots,
             shift,
             lengths,
             root,
             entries,
-            rates,
+            rows: rates.len(),
             currencies,
             exact_terms,
         }
@@ -390,14 +415,17 @@ impl PrefixIndex {
         }
         let start = range.0 as usize;
         let mut last_set = u32::MAX;
-        for e in &self.entries[start..start + range.1 as usize] {
+        for (i, e) in self.entries[start..start + range.1 as usize]
+            .iter()
+            .enumerate()
+        {
             let provider = u32::from(e.provider);
             if provider != last_set
                 && e.from_ms <= at_ms
                 && at_ms < e.to_ms
                 && let Some(slot) = out.get_mut(e.provider as usize)
             {
-                *slot = Some(e.rate);
+                *slot = Some((start + i) as u32);
                 last_set = provider;
             }
         }
@@ -405,7 +433,7 @@ impl PrefixIndex {
 
     /// The rate behind an index returned by [`PrefixIndex::longest_matches`].
     pub fn rate(&self, index: u32) -> &CompiledRate {
-        &self.rates[index as usize]
+        &self.entries[index as usize].rate
     }
 
     fn increment(r: &CompiledRate) -> Increment {
@@ -464,14 +492,13 @@ impl PrefixIndex {
 
     /// How many rate rows were compiled in.
     pub fn prefix_count(&self) -> usize {
-        self.rates.len()
+        self.rows
     }
 
     /// Bytes of heap the index holds (excluding shared names), for memory reporting.
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * size_of::<Slot>()
             + self.entries.capacity() * size_of::<Entry>()
-            + self.rates.capacity() * size_of::<CompiledRate>()
             + self.exact_terms.capacity() * (size_of::<ExactTerms>() + 8)
     }
 }

@@ -7,7 +7,7 @@ use crate::decision::{
 };
 use crate::deck::{Deck, Increment};
 use crate::health::BreakerState;
-use crate::index::{CompiledRate, DeckInput, NameTable, PrefixIndex};
+use crate::index::{DeckInput, NameTable, PrefixIndex};
 use crate::live::{LiveRegistry, ProviderLive};
 use crate::money::Currency;
 use crate::policy::{LeadPriority, RoutingPolicy, Strategy};
@@ -218,10 +218,6 @@ impl RoutingSnapshot {
         }
     }
 
-    fn rate(&self, channel: Channel, rate: u32) -> Option<&CompiledRate> {
-        self.indexes[channel.index()].as_ref().map(|i| i.rate(rate))
-    }
-
     /// Every provider's longest matching prefix and rate for a destination.
     pub fn lookup(&self, digits: &str, channel: Channel, at_ms: i64) -> Vec<RateMatch> {
         let mut slots = vec![None; self.providers.len()];
@@ -310,13 +306,6 @@ impl RoutingSnapshot {
             &mut on_heap
         };
         self.matches(digits, req.channel, req.at_ms, slots);
-        // Read every matched rate in one tight loop first: the loads are independent, so
-        // their cache misses overlap instead of being paid one provider at a time below.
-        let touched = slots
-            .iter()
-            .filter_map(|s| self.rate(req.channel, (*s)?))
-            .fold(0u32, |acc, r| acc.wrapping_add(u32::from(r.closed)));
-        std::hint::black_box(touched);
         let mut needed = req.required;
         needed.insert(req.channel.capability());
         let mut eligible: SmallVec<[Eligible; 16]> = SmallVec::new();
