@@ -404,15 +404,19 @@ impl RoutingSnapshot {
                 return Err(ExclusionReason::RateAboveMax { rate: price, max });
             }
         }
-        let overall = live.health_view(req.at_ms);
+        // Overall health, then health towards the destination country when known; each is
+        // read once and the lower score counts.
         let country = req
             .country_code
             .and_then(|c| live.country_health(c).map(|h| (c, h)));
         let mut probe = false;
+        let mut score = u8::MAX;
         for (health, country_code) in std::iter::once((live.health(), None))
             .chain(country.as_ref().map(|(c, h)| (h.as_ref(), Some(*c))))
         {
-            match health.view(req.at_ms).breaker {
+            let view = health.view(req.at_ms);
+            score = score.min(view.score);
+            match view.breaker {
                 BreakerState::Closed => {}
                 BreakerState::Open { until_ms } => {
                     return Err(ExclusionReason::AutoDisabled {
@@ -429,9 +433,6 @@ impl RoutingSnapshot {
                 }
             }
         }
-        let score = country.as_ref().map_or(overall.score, |(_, h)| {
-            h.view(req.at_ms).score.min(overall.score)
-        });
         let floor = p.thresholds.health_floor.unwrap_or(policy.health_floor);
         if score < floor && !probe {
             return Err(ExclusionReason::HealthBelowFloor { score, floor });
