@@ -1,8 +1,13 @@
-//! Provider integrations. Each provider lives in its own folder (its descriptor now; its
-//! client, webhook verification, status mapping and fixtures as adapters arrive) and is
-//! listed once in [`registry`]. Adding a provider touches its folder and one registry line.
+//! Provider integrations. One trait per capability ([`capability`]); each provider lives in
+//! its own folder (client, webhook verification, status mapping, tests) and is listed once
+//! in [`registry`]. Adding a provider touches its folder and one registry line.
 
+pub mod adapter;
+pub mod capability;
 pub mod catalog;
+pub mod error;
+pub mod events;
+pub mod http;
 pub mod registry;
 
 mod bandwidth;
@@ -11,16 +16,18 @@ mod mailgun;
 mod plivo;
 mod postmark;
 mod retell;
-mod sandbox;
+pub mod sandbox;
 mod sendgrid;
 mod ses;
 mod signalwire;
 mod sip;
 mod smtp;
-mod telnyx;
-mod twilio;
+pub mod telnyx;
+pub mod twilio;
 mod vapi;
 mod vonage;
 mod webhook;
 
+pub use adapter::{Adapter, ProviderContext};
 pub use catalog::{CredentialField, ProviderType};
+pub use error::{ConfigError, Delivery, ErrorClass, ProviderError};

@@ -1,28 +1,89 @@
-//! Every provider type, one line each.
+//! Every provider type, one line each: its descriptor and, once it has one, its adapter.
 
+use crate::adapter::{Adapter, BuildFn, ProviderContext};
 use crate::catalog::ProviderType;
+use crate::error::ConfigError;
+
+/// A provider type and how to build it.
+struct Entry {
+    descriptor: fn() -> ProviderType,
+    build: Option<BuildFn>,
+}
+
+const ENTRIES: &[Entry] = &[
+    Entry {
+        descriptor: crate::twilio::descriptor,
+        build: Some(crate::twilio::build),
+    },
+    Entry {
+        descriptor: crate::telnyx::descriptor,
+        build: Some(crate::telnyx::build),
+    },
+    Entry {
+        descriptor: crate::bandwidth::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::signalwire::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::vonage::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::plivo::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::sip::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::smtp::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::sendgrid::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::mailgun::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::ses::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::postmark::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::retell::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::bland::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::vapi::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::webhook::descriptor,
+        build: None,
+    },
+    Entry {
+        descriptor: crate::sandbox::descriptor,
+        build: Some(crate::sandbox::build),
+    },
+];
 
 /// All provider types, in display order.
 pub fn all() -> Vec<ProviderType> {
-    vec![
-        crate::twilio::descriptor(),
-        crate::telnyx::descriptor(),
-        crate::bandwidth::descriptor(),
-        crate::signalwire::descriptor(),
-        crate::vonage::descriptor(),
-        crate::plivo::descriptor(),
-        crate::sip::descriptor(),
-        crate::smtp::descriptor(),
-        crate::sendgrid::descriptor(),
-        crate::mailgun::descriptor(),
-        crate::ses::descriptor(),
-        crate::postmark::descriptor(),
-        crate::retell::descriptor(),
-        crate::bland::descriptor(),
-        crate::vapi::descriptor(),
-        crate::webhook::descriptor(),
-        crate::sandbox::descriptor(),
-    ]
+    ENTRIES.iter().map(|e| (e.descriptor)()).collect()
 }
 
 /// The type called `name`.
@@ -30,6 +91,31 @@ pub fn find(name: &str) -> Option<ProviderType> {
     all().into_iter().find(|t| t.name == name)
 }
 
+/// Builds the adapter of a provider of type `kind`.
+pub fn build(kind: &str, ctx: &ProviderContext) -> Result<Adapter, BuildError> {
+    let entry = ENTRIES
+        .iter()
+        .find(|e| (e.descriptor)().name == kind)
+        .ok_or_else(|| BuildError::UnknownType(kind.to_string()))?;
+    let build = entry
+        .build
+        .ok_or_else(|| BuildError::NoAdapter(kind.to_string()))?;
+    build(ctx).map_err(BuildError::Config)
+}
+
+/// Why no adapter could be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// No such provider type.
+    #[error("unknown provider type {0}")]
+    UnknownType(String),
+    /// The type has no adapter in this version.
+    #[error("{0} has no adapter in this version")]
+    NoAdapter(String),
+    /// The credentials do not make a working configuration.
+    #[error(transparent)]
+    Config(ConfigError),
+}
 #[cfg(test)]
 mod tests {
     use super::*;

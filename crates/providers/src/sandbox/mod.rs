@@ -1,14 +1,58 @@
-//! The built-in sandbox carrier: speaks the providers APIs locally, for offline use and tests.
+//! The built-in sandbox carrier. A sandbox provider is a Twilio-style or Telnyx-style
+//! account on the sandbox that runs inside `switchyard serve` (or `switchyard sandbox`):
+//! the real Twilio or Telnyx adapter talks to it over HTTP, so everything the carriers'
+//! adapters do is exercised offline.
 
+use crate::adapter::{Adapter, ProviderContext};
 use crate::catalog::{CredentialField, ProviderType};
+use crate::error::ConfigError;
+use std::sync::Arc;
 use switchyard_core::Capability;
 
-const CREDENTIALS: &[CredentialField] = &[CredentialField::optional(
-    "profile",
-    "Behaviour profile (prices, quality, faults)",
-)];
+/// The two API dialects the sandbox speaks.
+pub const STYLES: &[&str] = &["twilio", "telnyx"];
+
+const CREDENTIALS: &[CredentialField] = &[
+    CredentialField::id("style", "API style: twilio or telnyx"),
+    CredentialField::optional("profile", "Behaviour profile (JSON: answer rates, faults)"),
+    CredentialField::optional("account_sid", "Generated: Twilio-style account SID"),
+    CredentialField::optional("auth_token", "Generated: Twilio-style auth token"),
+    CredentialField::optional("api_key", "Generated: Telnyx-style API key"),
+    CredentialField::optional("connection_id", "Generated: Telnyx-style connection id"),
+    CredentialField::optional("public_key", "Generated: Telnyx-style webhook public key"),
+    CredentialField::optional(
+        "signing_key",
+        "Generated: the sandbox's webhook signing key",
+    ),
+    CredentialField::optional(
+        "base_url",
+        "Sandbox URL (default: the one built into serve)",
+    ),
+];
 
 /// The Sandbox provider type.
 pub fn descriptor() -> ProviderType {
     ProviderType::new("sandbox", "Sandbox", &Capability::ALL, CREDENTIALS)
+}
+
+/// Builds the Twilio or Telnyx adapter pointed at the sandbox.
+pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
+    let base = ctx
+        .optional("base_url")
+        .or_else(|| ctx.sandbox_url.clone())
+        .ok_or_else(|| ConfigError("the built-in sandbox is not running on this server".into()))?;
+    let base = base.trim_end_matches('/');
+    match ctx.required("style")?.as_str() {
+        "twilio" => Ok(Adapter::carrier(Arc::new(crate::twilio::from_credentials(
+            ctx,
+            format!("{base}/twilio"),
+        )?))),
+        "telnyx" => Ok(Adapter::carrier(Arc::new(crate::telnyx::from_credentials(
+            ctx,
+            format!("{base}/telnyx"),
+        )?))),
+        other => Err(ConfigError(format!(
+            "credentials.style must be twilio or telnyx, not {other:?}"
+        ))),
+    }
 }

@@ -1,0 +1,15 @@
+//! One trait per capability. Campaigns, number pools and AI agents use these; a provider
+//! implements the ones it offers and its folder's `build` hands them out in an
+//! [`Adapter`](crate::Adapter).
+
+mod connection;
+mod messaging;
+mod numbers;
+mod voice;
+mod webhooks;
+
+pub use connection::{Connection, ConnectionInfo};
+pub use messaging::{MessageChannel, MessageRequest, Messaging, SentMessage};
+pub use numbers::{AvailableNumber, NumberKind, NumberQuery, Numbers, OwnedNumber};
+pub use voice::{Answer, CallInfo, CallRequest, Instruction, PlacedCall, Voice};
+pub use webhooks::{WebhookError, WebhookRequest, Webhooks};

@@ -1,0 +1,55 @@
+use crate::events::ProviderEvent;
+use http::HeaderMap;
+
+/// A webhook as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookRequest<'a> {
+    /// The full public URL the provider called, query included (Twilio signs it).
+    pub url: &'a str,
+    /// Headers.
+    pub headers: &'a HeaderMap,
+    /// Raw body.
+    pub body: &'a [u8],
+    /// Unix seconds now (for replay windows).
+    pub now_secs: i64,
+}
+
+impl WebhookRequest<'_> {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// No signature header: 403.
+    #[error("the {0} header is missing")]
+    Unsigned(&'static str),
+    /// The signature does not match: 403.
+    #[error("the signature does not match")]
+    BadSignature,
+    /// Signed too long ago (or in the future): 403.
+    #[error("the timestamp is outside the {0}-second tolerance")]
+    Stale(i64),
+    /// The provider cannot verify without a credential we lack: 403.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// Verified but unreadable: 400.
+    #[error("malformed body: {0}")]
+    Malformed(String),
+}
+
+/// Verifying and reading a provider's webhooks. Pure: no I/O, so it can be fuzzed.
+pub trait Webhooks: Send + Sync {
+    /// Checks the signature exactly as the provider documents it.
+    fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), WebhookError>;
+    /// Normalises a verified webhook; unknown event types come back as
+    /// [`EventKind::Unknown`](crate::events::EventKind::Unknown), never as errors.
+    fn parse(&self, req: &WebhookRequest<'_>) -> Result<Vec<ProviderEvent>, WebhookError>;
+    /// The content type and body to answer an accepted webhook with.
+    fn acknowledgement(&self) -> (&'static str, &'static str) {
+        ("application/json", "{\"received\":true}")
+    }
+}

@@ -1,0 +1,228 @@
+//! Provider webhooks normalised: what every adapter's parser produces and what the engine
+//! consumes, whatever the provider's own vocabulary.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Where a call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallStatus {
+    /// Accepted by the provider, dialling.
+    Initiated,
+    /// The far end is ringing.
+    Ringing,
+    /// Answered and in progress.
+    Answered,
+    /// Ended after being answered.
+    Completed,
+    /// The far end was busy.
+    Busy,
+    /// Nobody answered.
+    NoAnswer,
+    /// Could not be connected.
+    Failed,
+    /// Hung up by us before it was answered.
+    Canceled,
+}
+
+impl CallStatus {
+    /// Whether nothing follows this status.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CallStatus::Completed
+                | CallStatus::Busy
+                | CallStatus::NoAnswer
+                | CallStatus::Failed
+                | CallStatus::Canceled
+        )
+    }
+
+    /// Order in a call's life, so a late webhook never moves a call backwards.
+    pub fn rank(self) -> u8 {
+        match self {
+            CallStatus::Initiated => 0,
+            CallStatus::Ringing => 1,
+            CallStatus::Answered => 2,
+            _ => 3,
+        }
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Accepted by the provider.
+    Queued,
+    /// Handed to the carrier.
+    Sent,
+    /// The handset confirmed it.
+    Delivered,
+    /// The carrier could not deliver it.
+    Undelivered,
+    /// The provider could not send it.
+    Failed,
+}
+
+impl MessageStatus {
+    /// Whether nothing follows this status.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            MessageStatus::Delivered | MessageStatus::Undelivered | MessageStatus::Failed
+        )
+    }
+
+    /// Order in a message's life.
+    pub fn rank(self) -> u8 {
+        match self {
+            MessageStatus::Queued => 0,
+            MessageStatus::Sent => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// An amount the provider charged, as it reported it (positive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderPrice {
+    /// Amount.
+    pub amount: Decimal,
+    /// ISO currency code.
+    pub currency: String,
+}
+
+/// A change in an outbound call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallEvent {
+    /// The provider's call id.
+    pub call_id: String,
+    /// New status.
+    pub status: CallStatus,
+    /// Billable seconds, on final statuses when the provider reports them.
+    pub duration_secs: Option<u32>,
+    /// The provider's price, when it gives one.
+    pub price: Option<ProviderPrice>,
+    /// Provider's reason code for a failure (`hangup_cause`, SIP code).
+    pub reason: Option<String>,
+    /// Opaque state we attached when creating the call.
+    pub client_state: Option<String>,
+}
+
+/// A change in an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageEvent {
+    /// The provider's message id.
+    pub message_id: String,
+    /// New status.
+    pub status: MessageStatus,
+    /// The provider's error code on failure (`30003`, `40001`).
+    pub error_code: Option<String>,
+    /// The provider's price, when it gives one.
+    pub price: Option<ProviderPrice>,
+}
+
+/// A message someone sent to one of our numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboundMessage {
+    /// The provider's message id.
+    pub message_id: String,
+    /// Sender.
+    pub from: String,
+    /// Our number.
+    pub to: String,
+    /// Text.
+    pub body: String,
+    /// Attached media.
+    pub media_urls: Vec<String>,
+}
+
+/// A call someone placed to one of our numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboundCall {
+    /// The provider's call id.
+    pub call_id: String,
+    /// Caller.
+    pub from: String,
+    /// Our number.
+    pub to: String,
+}
+
+/// What happened, as one webhook reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// An outbound call changed.
+    Call(CallEvent),
+    /// An outbound message changed.
+    Message(MessageEvent),
+    /// An inbound message.
+    InboundMessage(InboundMessage),
+    /// An inbound call.
+    InboundCall(InboundCall),
+    /// A verified event this adapter does not interpret; stored for inspection.
+    Unknown {
+        /// The provider's event name.
+        event_type: String,
+    },
+}
+
+/// One normalised event with the key that makes it unique: the same webhook delivered
+/// twice has the same key, so it is stored once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderEvent {
+    /// Unique per provider and event.
+    pub dedupe_key: String,
+    /// When the provider says it happened (Unix milliseconds), if it says.
+    pub occurred_at_ms: Option<i64>,
+    /// The event.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl ProviderEvent {
+    /// The short name used in storage and metrics (`call.answered`).
+    pub fn name(&self) -> String {
+        match &self.kind {
+            EventKind::Call(c) => format!("call.{}", kebab(&c.status)),
+            EventKind::Message(m) => format!("message.{}", kebab(&m.status)),
+            EventKind::InboundMessage(_) => "message.inbound".into(),
+            EventKind::InboundCall(_) => "call.inbound".into(),
+            EventKind::Unknown { event_type } => format!("unknown.{event_type}"),
+        }
+    }
+}
+
+fn kebab(v: &impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_status_vocabulary() {
+        let e = ProviderEvent {
+            dedupe_key: "k".into(),
+            occurred_at_ms: None,
+            kind: EventKind::Call(CallEvent {
+                call_id: "CA1".into(),
+                status: CallStatus::NoAnswer,
+                duration_secs: None,
+                price: None,
+                reason: None,
+                client_state: None,
+            }),
+        };
+        assert_eq!(e.name(), "call.no-answer");
+        assert!(CallStatus::NoAnswer.is_final());
+        assert!(CallStatus::Ringing.rank() < CallStatus::Busy.rank());
+        assert!(!MessageStatus::Sent.is_final());
+    }
+}

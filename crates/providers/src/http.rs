@@ -1,0 +1,369 @@
+//! The HTTP client every adapter shares: timeouts, retries with jittered backoff on 429 and
+//! 5xx honouring `Retry-After`, and debug logs with secrets left out.
+//!
+//! A request that may already have been acted on is retried only when the provider offers
+//! an idempotency mechanism (the adapter says so with [`Request::idempotent`]); otherwise a
+//! 5xx or a timeout after sending is returned as [`Delivery::MaybeAccepted`].
+
+use crate::error::{Delivery, ErrorClass, ProviderError};
+use http::{HeaderMap, Method, StatusCode};
+use std::time::Duration;
+
+/// Retry and timeout settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// First backoff; doubles each attempt, with full jitter.
+    pub base_delay: Duration,
+    /// Longest wait between attempts, `Retry-After` included (a longer `Retry-After` is
+    /// returned to the caller instead of slept through).
+    pub max_delay: Duration,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Credentials a request carries.
+#[derive(Clone)]
+pub enum Auth {
+    /// HTTP basic.
+    Basic {
+        /// User name.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// `Authorization: Bearer`.
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Basic { user, .. } => write!(f, "Basic({user}, ***)"),
+            Auth::Bearer(_) => f.write_str("Bearer(***)"),
+        }
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// `application/x-www-form-urlencoded`, pairs in order (names may repeat).
+    Form(Vec<(String, String)>),
+    /// `application/json`.
+    Json(serde_json::Value),
+}
+
+/// One request an adapter wants made.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL, query included.
+    pub url: String,
+    /// Credentials.
+    pub auth: Auth,
+    /// Body.
+    pub body: Body,
+    /// Whether repeating it cannot act twice (reads, deletes, or a provider idempotency
+    /// key in the request).
+    pub idempotent: bool,
+}
+
+impl Request {
+    /// A request; idempotent when the method is.
+    pub fn new(method: Method, url: String, auth: Auth, body: Body) -> Self {
+        let idempotent = matches!(method, Method::GET | Method::DELETE | Method::PUT);
+        Request {
+            method,
+            url,
+            auth,
+            body,
+            idempotent,
+        }
+    }
+
+    /// Marks a request safe to repeat because it carries a provider idempotency key.
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+}
+
+/// A response with a body read in full.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as JSON.
+    pub fn json(&self, provider: &'static str) -> Result<serde_json::Value, ProviderError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ProviderError::malformed(provider, format!("response is not JSON ({e})")))
+    }
+}
+
+/// The shared client.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    policy: RetryPolicy,
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new(RetryPolicy::default())
+    }
+}
+
+/// What one attempt produced, before the retry decision.
+enum Attempt {
+    Done(Response),
+    Failed { error: ProviderError, retry: bool },
+}
+
+impl HttpClient {
+    /// A client with these settings.
+    pub fn new(policy: RetryPolicy) -> Self {
+        let inner = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        HttpClient { inner, policy }
+    }
+
+    /// The settings.
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// Sends `req`, retrying what is safe to retry. A final 2xx–4xx response is returned
+    /// as is for the adapter to interpret; transport failures and exhausted retries are
+    /// errors.
+    pub async fn send(
+        &self,
+        provider: &'static str,
+        req: &Request,
+    ) -> Result<Response, ProviderError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.attempt(provider, req).await;
+            let (error, retry) = match outcome {
+                Attempt::Done(resp) => return Ok(resp),
+                Attempt::Failed { error, retry } => (error, retry),
+            };
+            if !retry || attempt >= self.policy.max_attempts {
+                return Err(error);
+            }
+            let backoff = self.backoff(attempt);
+            let wait = match error.retry_after {
+                Some(asked) if asked > self.policy.max_delay => return Err(error),
+                Some(asked) => asked.max(backoff),
+                None => backoff,
+            };
+            tracing::debug!(provider, attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Full jitter: a random wait up to `base · 2^(attempt-1)`, capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .policy
+            .base_delay
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(self.policy.max_delay);
+        let millis = ceiling.as_millis().max(1) as u64;
+        Duration::from_millis(fastrand::u64(millis / 2..=millis))
+    }
+
+    async fn attempt(&self, provider: &'static str, req: &Request) -> Attempt {
+        let mut builder = self.inner.request(req.method.clone(), &req.url);
+        builder = match &req.auth {
+            Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
+            Auth::Bearer(token) => builder.bearer_auth(token),
+        };
+        builder = match &req.body {
+            Body::Empty => builder,
+            Body::Form(pairs) => builder.form(pairs),
+            Body::Json(v) => builder.json(v),
+        };
+        tracing::debug!(provider, method = %req.method, url = %req.url, body = ?req.body, "provider request");
+        let sent = builder.send().await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                // A connection that never opened cannot have delivered anything.
+                let never_sent = e.is_connect() || e.is_builder();
+                let delivery = if never_sent {
+                    Delivery::NotAccepted
+                } else {
+                    Delivery::MaybeAccepted
+                };
+                let what = if e.is_timeout() {
+                    "timed out"
+                } else if never_sent {
+                    "could not connect"
+                } else {
+                    "transport error"
+                };
+                let error = ProviderError {
+                    provider,
+                    class: ErrorClass::Retryable,
+                    delivery,
+                    status: None,
+                    code: Some(
+                        if e.is_timeout() {
+                            "timeout"
+                        } else {
+                            "transport"
+                        }
+                        .into(),
+                    ),
+                    message: format!("{} {} {what}", req.method, path_of(&req.url)),
+                    retry_after: None,
+                };
+                tracing::debug!(provider, error = %error, "provider request failed");
+                return Attempt::Failed {
+                    retry: never_sent || req.idempotent,
+                    error,
+                };
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(_) => {
+                return Attempt::Failed {
+                    error: ProviderError::malformed(provider, "response body cut off"),
+                    retry: req.idempotent,
+                };
+            }
+        };
+        tracing::debug!(provider, status = status.as_u16(), body = %String::from_utf8_lossy(&body[..body.len().min(2048)]), "provider response");
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let limited = status == StatusCode::TOO_MANY_REQUESTS;
+            let error = ProviderError {
+                provider,
+                class: ErrorClass::Retryable,
+                // A 429 is a refusal; a 5xx may come after the work was done.
+                delivery: if limited {
+                    Delivery::NotAccepted
+                } else {
+                    Delivery::MaybeAccepted
+                },
+                status: Some(status.as_u16()),
+                code: Some(status.as_u16().to_string()),
+                message: format!(
+                    "{} {} answered {}",
+                    req.method,
+                    path_of(&req.url),
+                    status.as_u16()
+                ),
+                retry_after: retry_after(&headers),
+            };
+            return Attempt::Failed {
+                retry: limited || req.idempotent,
+                error,
+            };
+        }
+        Attempt::Done(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// An id about to go into a URL path: refuses anything that could change the path.
+pub fn path_segment<'a>(provider: &'static str, id: &'a str) -> Result<&'a str, ProviderError> {
+    if !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Ok(id)
+    } else {
+        Err(
+            ProviderError::refused(provider, format!("{id:?} is not a valid id"))
+                .with_code("invalid_id"),
+        )
+    }
+}
+
+/// The URL without its query, for messages.
+fn path_of(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is read as "soon").
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    match value.trim().parse::<u64>() {
+        Ok(secs) => Some(Duration::from_secs(secs)),
+        Err(_) => Some(Duration::from_secs(1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(http::header::RETRY_AFTER, "3".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            http::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let client = HttpClient::default();
+        for attempt in 1..10 {
+            let wait = client.backoff(attempt);
+            assert!(wait <= Duration::from_secs(5), "{wait:?}");
+            assert!(wait >= Duration::from_millis(100) * (1 << (attempt - 1)).min(25));
+        }
+    }
+
+    #[test]
+    fn auth_debug_hides_secrets() {
+        let basic = Auth::Basic {
+            user: "AC1".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{basic:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Auth::Bearer("KEY".into())).contains("KEY"));
+    }
+}

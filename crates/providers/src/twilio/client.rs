@@ -1,0 +1,459 @@
+//! The Twilio REST client and its capability implementations.
+
+use super::{errors, events, signature, twiml};
+use crate::capability::*;
+use crate::error::ProviderError;
+use crate::events::{CallStatus, ProviderEvent};
+use crate::http::{Auth, Body, HttpClient, Request, Response, path_segment};
+use async_trait::async_trait;
+use http::Method;
+use serde_json::Value;
+
+const NAME: &str = "twilio";
+
+/// A Twilio account.
+#[derive(Debug, Clone)]
+pub struct Twilio {
+    base: String,
+    account_sid: String,
+    auth_token: String,
+    rest_auth: Auth,
+    webhook_url: String,
+    http: HttpClient,
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn flag(v: &Value, key: &str) -> bool {
+    // Available numbers say `SMS`, owned numbers say `sms`.
+    v.get("capabilities")
+        .and_then(Value::as_object)
+        .and_then(|caps| caps.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+        .and_then(|(_, v)| v.as_bool())
+        .unwrap_or(false)
+}
+
+fn form(pairs: &[(&str, &str)]) -> Body {
+    Body::Form(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+impl Twilio {
+    /// A client for one account.
+    pub fn new(
+        base: String,
+        account_sid: String,
+        auth_token: String,
+        rest_auth: Auth,
+        webhook_url: String,
+        http: HttpClient,
+    ) -> Self {
+        Twilio {
+            base,
+            account_sid,
+            auth_token,
+            rest_auth,
+            webhook_url,
+            http,
+        }
+    }
+
+    fn url(&self, rest: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}{rest}",
+            self.base, self.account_sid
+        )
+    }
+
+    async fn call_api(
+        &self,
+        method: Method,
+        url: String,
+        body: Body,
+    ) -> Result<Value, ProviderError> {
+        let req = Request::new(method, url, self.rest_auth.clone(), body);
+        let resp = self.http.send(NAME, &req).await?;
+        Self::json(&resp)
+    }
+
+    fn json(resp: &Response) -> Result<Value, ProviderError> {
+        if !resp.status.is_success() {
+            return Err(errors::from_response(resp));
+        }
+        if resp.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        resp.json(NAME)
+    }
+
+    fn owned(v: &Value) -> Result<OwnedNumber, ProviderError> {
+        Ok(OwnedNumber {
+            provider_number_id: s(v, "sid")
+                .ok_or_else(|| ProviderError::malformed(NAME, "number without sid"))?,
+            e164: s(v, "phone_number")
+                .ok_or_else(|| ProviderError::malformed(NAME, "number without phone_number"))?,
+            voice: flag(v, "voice"),
+            sms: flag(v, "sms"),
+            mms: flag(v, "mms"),
+        })
+    }
+
+    fn message(v: &Value) -> Result<SentMessage, ProviderError> {
+        let word = s(v, "status").unwrap_or_default();
+        Ok(SentMessage {
+            message_id: s(v, "sid")
+                .ok_or_else(|| ProviderError::malformed(NAME, "message without sid"))?,
+            status: events::message_status(&word).ok_or_else(|| {
+                ProviderError::malformed(NAME, format!("unknown message status {word:?}"))
+            })?,
+            segments: s(v, "num_segments").and_then(|n| n.parse().ok()),
+            price: events::price(
+                v.get("price").and_then(Value::as_str),
+                v.get("price_unit").and_then(Value::as_str),
+            ),
+        })
+    }
+
+    fn address(channel: MessageChannel, number: &str) -> String {
+        match channel {
+            MessageChannel::Whatsapp => format!("whatsapp:{number}"),
+            _ => number.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Connection for Twilio {
+    async fn test_connection(&self) -> Result<ConnectionInfo, ProviderError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}.json",
+            self.base, self.account_sid
+        );
+        let v = self.call_api(Method::GET, url, Body::Empty).await?;
+        let status = s(&v, "status").unwrap_or_default();
+        if status != "active" {
+            return Err(
+                ProviderError::refused(NAME, format!("the account is {status}"))
+                    .with_code("account_not_active"),
+            );
+        }
+        Ok(ConnectionInfo {
+            account: s(&v, "friendly_name").unwrap_or_else(|| self.account_sid.clone()),
+            detail: format!("account {} is active", self.account_sid),
+        })
+    }
+}
+
+#[async_trait]
+impl Voice for Twilio {
+    async fn create_call(&self, req: &CallRequest) -> Result<PlacedCall, ProviderError> {
+        let timeout = req.ring_timeout_secs.to_string();
+        let mut pairs: Vec<(&str, &str)> = vec![("To", &req.to), ("From", &req.from)];
+        let doc;
+        match &req.answer {
+            Answer::Url(url) => pairs.push(("Url", url)),
+            Answer::Instructions(steps) => {
+                doc = twiml::render(steps);
+                pairs.push(("Twiml", &doc));
+            }
+        }
+        pairs.extend([
+            ("Timeout", timeout.as_str()),
+            ("StatusCallback", self.webhook_url.as_str()),
+            ("StatusCallbackMethod", "POST"),
+            ("StatusCallbackEvent", "initiated"),
+            ("StatusCallbackEvent", "ringing"),
+            ("StatusCallbackEvent", "answered"),
+            ("StatusCallbackEvent", "completed"),
+        ]);
+        // Twilio offers no idempotency key for Calls: a 5xx or timeout is returned as
+        // "maybe accepted" rather than retried.
+        let v = self
+            .call_api(Method::POST, self.url("/Calls.json"), form(&pairs))
+            .await?;
+        let word = s(&v, "status").unwrap_or_default();
+        Ok(PlacedCall {
+            call_id: s(&v, "sid")
+                .ok_or_else(|| ProviderError::malformed(NAME, "call without sid"))?,
+            status: events::call_status(&word).unwrap_or(CallStatus::Initiated),
+        })
+    }
+
+    async fn hangup(&self, call_id: &str) -> Result<(), ProviderError> {
+        let current = self.call_status(call_id).await?;
+        if current.status.is_final() {
+            return Ok(());
+        }
+        // `canceled` ends a call that has not been answered, `completed` one in progress.
+        let word = if current.status == CallStatus::Answered {
+            "completed"
+        } else {
+            "canceled"
+        };
+        self.call_api(
+            Method::POST,
+            self.url(&format!("/Calls/{}.json", path_segment(NAME, call_id)?)),
+            form(&[("Status", word)]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn call_status(&self, call_id: &str) -> Result<CallInfo, ProviderError> {
+        let v = self
+            .call_api(
+                Method::GET,
+                self.url(&format!("/Calls/{}.json", path_segment(NAME, call_id)?)),
+                Body::Empty,
+            )
+            .await?;
+        let word = s(&v, "status").unwrap_or_default();
+        Ok(CallInfo {
+            call_id: call_id.to_string(),
+            status: events::call_status(&word).ok_or_else(|| {
+                ProviderError::malformed(NAME, format!("unknown call status {word:?}"))
+            })?,
+            duration_secs: s(&v, "duration").and_then(|d| d.parse().ok()),
+            price: events::price(
+                v.get("price").and_then(Value::as_str),
+                v.get("price_unit").and_then(Value::as_str),
+            ),
+        })
+    }
+
+    async fn perform(&self, call_id: &str, steps: &[Instruction]) -> Result<(), ProviderError> {
+        let doc = twiml::render(steps);
+        self.call_api(
+            Method::POST,
+            self.url(&format!("/Calls/{}.json", path_segment(NAME, call_id)?)),
+            form(&[("Twiml", &doc)]),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Messaging for Twilio {
+    async fn send_message(&self, req: &MessageRequest) -> Result<SentMessage, ProviderError> {
+        let to = Self::address(req.channel, &req.to);
+        let from = Self::address(req.channel, &req.from);
+        let mut pairs: Vec<(&str, &str)> = vec![("To", &to), ("From", &from)];
+        if !req.body.is_empty() {
+            pairs.push(("Body", &req.body));
+        }
+        for media in &req.media_urls {
+            pairs.push(("MediaUrl", media));
+        }
+        pairs.push(("StatusCallback", &self.webhook_url));
+        let v = self
+            .call_api(Method::POST, self.url("/Messages.json"), form(&pairs))
+            .await?;
+        Self::message(&v)
+    }
+
+    async fn message_status(&self, message_id: &str) -> Result<SentMessage, ProviderError> {
+        let v = self
+            .call_api(
+                Method::GET,
+                self.url(&format!(
+                    "/Messages/{}.json",
+                    path_segment(NAME, message_id)?
+                )),
+                Body::Empty,
+            )
+            .await?;
+        Self::message(&v)
+    }
+}
+
+#[async_trait]
+impl Numbers for Twilio {
+    async fn search_available(
+        &self,
+        query: &NumberQuery,
+    ) -> Result<Vec<AvailableNumber>, ProviderError> {
+        let kind = match query.kind {
+            NumberKind::Local => "Local",
+            NumberKind::TollFree => "TollFree",
+            NumberKind::Mobile => "Mobile",
+        };
+        let country = query.country.to_ascii_uppercase();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ProviderError::refused(NAME, "country must be two letters"));
+        }
+        let mut params: Vec<(&str, String)> = Vec::new();
+        if let Some(area) = &query.area_code {
+            params.push(("AreaCode", area.clone()));
+        }
+        for (wanted, name) in [
+            (query.voice, "VoiceEnabled"),
+            (query.sms, "SmsEnabled"),
+            (query.mms, "MmsEnabled"),
+        ] {
+            if wanted {
+                params.push((name, "true".into()));
+            }
+        }
+        params.push((
+            "PageSize",
+            query.limit.unwrap_or(20).clamp(1, 1000).to_string(),
+        ));
+        let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
+        let url = self.url(&format!(
+            "/AvailablePhoneNumbers/{country}/{kind}.json?{qs}"
+        ));
+        let v = self.call_api(Method::GET, url, Body::Empty).await?;
+        let list = v
+            .get("available_phone_numbers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(list
+            .iter()
+            .filter_map(|n| {
+                Some(AvailableNumber {
+                    e164: s(n, "phone_number")?,
+                    country: s(n, "iso_country"),
+                    locality: s(n, "locality").or_else(|| s(n, "region")),
+                    voice: flag(n, "voice"),
+                    sms: flag(n, "sms"),
+                    mms: flag(n, "mms"),
+                })
+            })
+            .collect())
+    }
+
+    async fn buy(&self, e164: &str) -> Result<OwnedNumber, ProviderError> {
+        let v = self
+            .call_api(
+                Method::POST,
+                self.url("/IncomingPhoneNumbers.json"),
+                form(&[
+                    ("PhoneNumber", e164),
+                    ("SmsUrl", &self.webhook_url),
+                    ("SmsMethod", "POST"),
+                    ("VoiceUrl", &self.webhook_url),
+                    ("VoiceMethod", "POST"),
+                ]),
+            )
+            .await?;
+        Self::owned(&v)
+    }
+
+    async fn release(&self, provider_number_id: &str) -> Result<(), ProviderError> {
+        let url = self.url(&format!(
+            "/IncomingPhoneNumbers/{}.json",
+            path_segment(NAME, provider_number_id)?
+        ));
+        self.call_api(Method::DELETE, url, Body::Empty).await?;
+        Ok(())
+    }
+
+    async fn list_owned(&self) -> Result<Vec<OwnedNumber>, ProviderError> {
+        let mut out = Vec::new();
+        let mut next = Some(self.url("/IncomingPhoneNumbers.json?PageSize=1000"));
+        while let Some(url) = next.take() {
+            let v = self.call_api(Method::GET, url, Body::Empty).await?;
+            for n in v
+                .get("incoming_phone_numbers")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                out.push(Self::owned(n)?);
+            }
+            next = s(&v, "next_page_uri").map(|uri| format!("{}{uri}", self.base));
+        }
+        Ok(out)
+    }
+
+    async fn import(&self, e164: &str) -> Result<OwnedNumber, ProviderError> {
+        let qs = serde_urlencoded::to_string([("PhoneNumber", e164)]).unwrap_or_default();
+        let v = self
+            .call_api(
+                Method::GET,
+                self.url(&format!("/IncomingPhoneNumbers.json?{qs}")),
+                Body::Empty,
+            )
+            .await?;
+        let found = v
+            .get("incoming_phone_numbers")
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter()
+                    .find(|n| s(n, "phone_number").as_deref() == Some(e164))
+            })
+            .ok_or_else(|| {
+                ProviderError::refused(NAME, format!("the account does not own {e164}"))
+                    .with_code("not_owned")
+            })?;
+        let number = Self::owned(found)?;
+        let v = self
+            .call_api(
+                Method::POST,
+                self.url(&format!(
+                    "/IncomingPhoneNumbers/{}.json",
+                    number.provider_number_id
+                )),
+                form(&[
+                    ("SmsUrl", &self.webhook_url),
+                    ("SmsMethod", "POST"),
+                    ("VoiceUrl", &self.webhook_url),
+                    ("VoiceMethod", "POST"),
+                ]),
+            )
+            .await?;
+        Self::owned(&v)
+    }
+}
+
+impl Webhooks for Twilio {
+    fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), WebhookError> {
+        let given = req
+            .header(signature::HEADER)
+            .ok_or(WebhookError::Unsigned("X-Twilio-Signature"))?;
+        let params: Vec<(String, String)> = match signature::body_hash_param(req.url) {
+            Some(hash) => {
+                if !signature::body_sha256(req.body).eq_ignore_ascii_case(&hash) {
+                    return Err(WebhookError::BadSignature);
+                }
+                Vec::new()
+            }
+            None => {
+                serde_urlencoded::from_bytes(req.body).map_err(|_| WebhookError::BadSignature)?
+            }
+        };
+        let ok = signature::url_variants(req.url)
+            .iter()
+            .any(|url| signature::matches(&self.auth_token, url, &params, given));
+        if ok {
+            Ok(())
+        } else {
+            Err(WebhookError::BadSignature)
+        }
+    }
+
+    fn parse(&self, req: &WebhookRequest<'_>) -> Result<Vec<ProviderEvent>, WebhookError> {
+        if signature::body_hash_param(req.url).is_some() {
+            events::parse_json(req.body)
+        } else {
+            events::parse_form(req.body)
+        }
+    }
+
+    fn acknowledgement(&self) -> (&'static str, &'static str) {
+        // Twilio reads the answer to an inbound call or message as TwiML: an empty
+        // document does nothing and keeps Twilio from logging an error.
+        (
+            "text/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>",
+        )
+    }
+}

@@ -1,0 +1,71 @@
+//! Built-in call instructions as TwiML.
+
+use crate::capability::Instruction;
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A `<Response>` document performing `steps` in order.
+pub fn render(steps: &[Instruction]) -> String {
+    let mut doc = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>");
+    for step in steps {
+        match step {
+            Instruction::Say { text, language } => {
+                match language {
+                    Some(l) => doc.push_str(&format!("<Say language=\"{}\">", escape(l))),
+                    None => doc.push_str("<Say>"),
+                }
+                doc.push_str(&escape(text));
+                doc.push_str("</Say>");
+            }
+            Instruction::Play { url } => doc.push_str(&format!("<Play>{}</Play>", escape(url))),
+            Instruction::Forward { to } => doc.push_str(&format!("<Dial>{}</Dial>", escape(to))),
+            Instruction::Pause { seconds } => {
+                doc.push_str(&format!("<Pause length=\"{seconds}\"/>"))
+            }
+            Instruction::Hangup => doc.push_str("<Hangup/>"),
+        }
+    }
+    doc.push_str("</Response>");
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_escapes() {
+        let doc = render(&[
+            Instruction::Say {
+                text: "Tom & <Jerry>".into(),
+                language: Some("en-GB".into()),
+            },
+            Instruction::Pause { seconds: 2 },
+            Instruction::Play {
+                url: "https://x.example/a.mp3?a=1&b=2".into(),
+            },
+            Instruction::Forward {
+                to: "+442071234567".into(),
+            },
+            Instruction::Hangup,
+        ]);
+        assert_eq!(
+            doc,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-GB\">Tom &amp; &lt;Jerry&gt;</Say>\
+             <Pause length=\"2\"/><Play>https://x.example/a.mp3?a=1&amp;b=2</Play><Dial>+442071234567</Dial><Hangup/></Response>"
+        );
+    }
+}
