@@ -1,0 +1,399 @@
+//! Sandbox accounts: credentials, numbers, calls and messages, and the gate every request
+//! passes (outage, rate limit, injected errors and timeouts).
+
+use crate::behaviour::{Faults, Profile};
+use crate::lock;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use switchyard_core::scoring::mix64;
+
+/// Which carrier's API an account speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    /// Twilio REST 2010-04-01, HMAC-SHA1 webhooks.
+    Twilio,
+    /// Telnyx API v2, Ed25519 webhooks.
+    Telnyx,
+}
+
+/// A new account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// API style.
+    pub style: Style,
+    /// Behaviour.
+    #[serde(default)]
+    pub profile: Profile,
+    /// Default destination of inbound traffic and of events without a callback URL.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// An account's credentials, in the field names of the provider's credentials object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCredentials {
+    /// API style.
+    pub style: Style,
+    /// Twilio-style account SID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_sid: Option<String>,
+    /// Twilio-style auth token (signs webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    /// Telnyx-style API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Telnyx-style connection id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// Telnyx-style webhook public key (base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// The key the sandbox signs Telnyx-style webhooks with (base64 seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+}
+
+fn hex(words: &[u64]) -> String {
+    words.iter().map(|w| format!("{w:016x}")).collect()
+}
+
+impl AccountCredentials {
+    /// Fresh credentials, derived from the seed and the account's number.
+    pub fn generate(style: Style, seed: u64, n: u64) -> Self {
+        let w = |i: u64| mix64(seed ^ mix64(n.wrapping_mul(0x9e37_79b9).wrapping_add(i)));
+        match style {
+            Style::Twilio => AccountCredentials {
+                style,
+                account_sid: Some(format!("AC{}", hex(&[w(1), w(2)]))),
+                auth_token: Some(hex(&[w(3), w(4)])),
+                api_key: None,
+                connection_id: None,
+                public_key: None,
+                signing_key: None,
+            },
+            Style::Telnyx => {
+                let mut seed_bytes = [0u8; 32];
+                for (i, chunk) in seed_bytes.chunks_mut(8).enumerate() {
+                    chunk.copy_from_slice(&w(10 + i as u64).to_le_bytes());
+                }
+                let key = SigningKey::from_bytes(&seed_bytes);
+                AccountCredentials {
+                    style,
+                    account_sid: None,
+                    auth_token: None,
+                    api_key: Some(format!("KEY{}", hex(&[w(5), w(6)]).to_uppercase())),
+                    connection_id: Some(
+                        (w(7) % 9_000_000_000_000_000 + 1_000_000_000_000_000).to_string(),
+                    ),
+                    public_key: Some(STANDARD.encode(key.verifying_key().as_bytes())),
+                    signing_key: Some(STANDARD.encode(seed_bytes)),
+                }
+            }
+        }
+    }
+
+    /// The id requests are matched by: the SID or the API key.
+    pub fn key(&self) -> String {
+        match self.style {
+            Style::Twilio => self.account_sid.clone().unwrap_or_default(),
+            Style::Telnyx => self.api_key.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The Ed25519 key for Telnyx-style webhooks.
+    pub fn signer(&self) -> Option<SigningKey> {
+        let bytes = STANDARD.decode(self.signing_key.as_deref()?).ok()?;
+        let arr: [u8; 32] = bytes.try_into().ok()?;
+        Some(SigningKey::from_bytes(&arr))
+    }
+}
+
+/// A number an account owns.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnedNumber {
+    /// Provider id (`PN…` or digits).
+    pub id: String,
+    /// E.164.
+    pub e164: String,
+    /// Where inbound messages go (Twilio style).
+    pub sms_url: Option<String>,
+    /// Where inbound calls go (Twilio style).
+    pub voice_url: Option<String>,
+}
+
+/// A simulated call.
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    /// Provider id.
+    pub id: String,
+    /// Creation order within the sandbox, keying its drawn outcome.
+    pub seq: u64,
+    /// Destination.
+    pub to: String,
+    /// Caller id.
+    pub from: String,
+    /// Status in Twilio's vocabulary (`queued`, `ringing`, `in-progress`, `completed`…).
+    pub status: String,
+    /// Talk seconds once ended.
+    pub duration: u32,
+    /// Where status events go.
+    pub callback: Option<String>,
+    /// Twilio-style events asked for (`initiated`, `ringing`, `answered`, `completed`).
+    pub events: Vec<String>,
+    /// Simulated start time.
+    pub created_ms: i64,
+    /// The dial's `command_id` (Telnyx style): a repeat returns this call.
+    pub command_id: Option<String>,
+    /// Events sent so far (Twilio's `SequenceNumber`).
+    pub sequence: u32,
+}
+
+/// A simulated message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    /// Provider id.
+    pub id: String,
+    /// Destination.
+    pub to: String,
+    /// Sender.
+    pub from: String,
+    /// Text.
+    pub body: String,
+    /// Media.
+    pub media: Vec<String>,
+    /// Status in Twilio's vocabulary.
+    pub status: String,
+    /// Error code when undelivered.
+    pub error_code: Option<String>,
+    /// Segments.
+    pub segments: u32,
+    /// Where receipts go.
+    pub callback: Option<String>,
+    /// Simulated creation time.
+    pub created_ms: i64,
+}
+
+/// Why the gate turned a request away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Full outage: 503.
+    Outage,
+    /// Over the request rate: 429.
+    RateLimited,
+    /// Injected server error: 500.
+    Error,
+    /// Injected hang.
+    Timeout,
+}
+
+/// One account.
+pub struct Account {
+    /// Credentials.
+    pub creds: AccountCredentials,
+    seed: u64,
+    profile: Mutex<Profile>,
+    faults: Mutex<(Faults, i64)>,
+    webhook_url: Mutex<Option<String>>,
+    /// Owned numbers.
+    pub numbers: Mutex<Vec<OwnedNumber>>,
+    /// Calls by id.
+    pub calls: Mutex<HashMap<String, Call>>,
+    /// Messages by id.
+    pub messages: Mutex<HashMap<String, Message>>,
+    requests: AtomicU64,
+    window: Mutex<(i64, u32)>,
+}
+
+/// Area codes that libphonenumber accepts, for generated US numbers.
+const AREA_CODES: &[u32] = &[201, 202, 212, 213, 305, 312, 415, 617, 646, 702, 713, 818];
+
+impl Account {
+    /// An account with its initial numbers.
+    pub fn new(
+        creds: AccountCredentials,
+        profile: Profile,
+        webhook_url: Option<String>,
+        seed: u64,
+    ) -> Self {
+        let tag = mix64(
+            seed ^ creds
+                .key()
+                .bytes()
+                .fold(0u64, |h, b| mix64(h ^ u64::from(b))),
+        );
+        let area = AREA_CODES[(tag % AREA_CODES.len() as u64) as usize];
+        let block = 100 + (tag >> 8) % 8 * 100;
+        let numbers = (0..u64::from(profile.owned_numbers))
+            .map(|i| OwnedNumber {
+                id: number_id(creds.style, tag, i),
+                e164: format!("+1{area}555{:04}", block + i % 100),
+                sms_url: None,
+                voice_url: None,
+            })
+            .collect();
+        Account {
+            creds,
+            seed: tag,
+            profile: Mutex::new(profile),
+            faults: Mutex::new((Faults::default(), 0)),
+            webhook_url: Mutex::new(webhook_url),
+            numbers: Mutex::new(numbers),
+            calls: Mutex::new(HashMap::new()),
+            messages: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            window: Mutex::new((0, 0)),
+        }
+    }
+
+    /// Takes a new profile and webhook URL.
+    pub fn update(&self, profile: Profile, webhook_url: Option<String>) {
+        *lock(&self.profile) = profile;
+        if webhook_url.is_some() {
+            *lock(&self.webhook_url) = webhook_url;
+        }
+    }
+
+    /// The behaviour now.
+    pub fn profile(&self) -> Profile {
+        lock(&self.profile).clone()
+    }
+
+    /// The default webhook URL.
+    pub fn webhook_url(&self) -> Option<String> {
+        lock(&self.webhook_url).clone()
+    }
+
+    /// Replaces the faults; an outage starts now.
+    pub fn set_faults(&self, faults: Faults, now_ms: i64) {
+        let until = now_ms + (faults.outage_secs as i64) * 1000;
+        *lock(&self.faults) = (faults, until);
+    }
+
+    /// The faults now.
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).0.clone()
+    }
+
+    /// A uniform draw in [0, 1) fixed by the seed, the object and the purpose.
+    pub fn draw(&self, object: u64, purpose: u64) -> f64 {
+        (mix64(self.seed ^ mix64(object.wrapping_mul(31).wrapping_add(purpose))) >> 11) as f64
+            / (1u64 << 53) as f64
+    }
+
+    /// Whether a request may proceed (`now_ms` simulated, `real_sec` real seconds).
+    pub fn admit(&self, now_ms: i64, real_sec: i64) -> Result<(), Refusal> {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let (faults, outage_until) = lock(&self.faults).clone();
+        if now_ms < outage_until {
+            return Err(Refusal::Outage);
+        }
+        let limit = lock(&self.profile).requests_per_second;
+        if limit > 0 {
+            let mut w = lock(&self.window);
+            if w.0 != real_sec {
+                *w = (real_sec, 0);
+            }
+            w.1 += 1;
+            if w.1 > limit {
+                return Err(Refusal::RateLimited);
+            }
+        }
+        let u = self.draw(u64::MAX - n, 7);
+        if u < faults.error_rate {
+            return Err(Refusal::Error);
+        }
+        if u < faults.error_rate + faults.timeout_rate {
+            return Err(Refusal::Timeout);
+        }
+        Ok(())
+    }
+
+    /// The number with this E.164, if owned.
+    pub fn owned(&self, e164: &str) -> Option<OwnedNumber> {
+        lock(&self.numbers).iter().find(|n| n.e164 == e164).cloned()
+    }
+}
+
+/// Provider-style id of the `i`-th number.
+pub fn number_id(style: Style, tag: u64, i: u64) -> String {
+    match style {
+        Style::Twilio => format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)])),
+        Style::Telnyx => {
+            (mix64(tag ^ i) % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000).to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_deterministic_and_well_formed() {
+        let a = AccountCredentials::generate(Style::Twilio, 7, 0);
+        assert_eq!(a, AccountCredentials::generate(Style::Twilio, 7, 0));
+        assert_ne!(a, AccountCredentials::generate(Style::Twilio, 7, 1));
+        let sid = a.account_sid.clone().expect("sid");
+        assert!(sid.starts_with("AC") && sid.len() == 34);
+        let t = AccountCredentials::generate(Style::Telnyx, 7, 2);
+        let signer = t.signer().expect("signer");
+        assert_eq!(
+            STANDARD.encode(signer.verifying_key().as_bytes()),
+            t.public_key.clone().expect("public key")
+        );
+    }
+
+    #[test]
+    fn generated_numbers_are_valid_e164() {
+        for n in 0..20 {
+            let creds = AccountCredentials::generate(Style::Twilio, 3, n);
+            let account = Account::new(creds, Profile::default(), None, 3);
+            for number in lock(&account.numbers).iter() {
+                assert!(
+                    switchyard_core::number::parse_e164(&number.e164).is_ok(),
+                    "{}",
+                    number.e164
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gate_enforces_outage_rate_limit_and_errors() {
+        let creds = AccountCredentials::generate(Style::Twilio, 1, 0);
+        let profile = Profile {
+            requests_per_second: 2,
+            ..Profile::default()
+        };
+        let a = Account::new(creds, profile, None, 1);
+        assert_eq!(a.admit(0, 10), Ok(()));
+        assert_eq!(a.admit(0, 10), Ok(()));
+        assert_eq!(a.admit(0, 10), Err(Refusal::RateLimited));
+        assert_eq!(a.admit(0, 11), Ok(()));
+        a.set_faults(
+            Faults {
+                outage_secs: 60,
+                ..Faults::default()
+            },
+            1_000,
+        );
+        assert_eq!(a.admit(30_000, 12), Err(Refusal::Outage));
+        assert_eq!(a.admit(61_001, 13), Ok(()));
+        a.set_faults(
+            Faults {
+                error_rate: 1.0,
+                ..Faults::default()
+            },
+            0,
+        );
+        assert_eq!(a.admit(0, 14), Err(Refusal::Error));
+    }
+}

@@ -1,0 +1,213 @@
+//! The sandbox's own controls: accounts, faults, simulated inbound traffic, the request
+//! journal; plus the request gate and the stock of numbers on offer.
+
+use crate::accounts::{Account, AccountCredentials, NewAccount, Refusal, Style};
+use crate::behaviour::Faults;
+use crate::notify;
+use crate::{Sandbox, lock};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+/// How long an injected timeout holds the request (longer than any client waits).
+const HANG: Duration = Duration::from_secs(120);
+
+/// Applies faults and limits to one request.
+pub async fn gate(sb: &Sandbox, account: &Account) -> Result<(), Refusal> {
+    let slow = account.faults().slow_ms;
+    if slow > 0 {
+        tokio::time::sleep(Duration::from_millis(slow)).await;
+    }
+    match account.admit(sb.clock().now_ms(), chrono::Utc::now().timestamp()) {
+        Err(Refusal::Timeout) => {
+            tokio::time::sleep(HANG).await;
+            Err(Refusal::Timeout)
+        }
+        other => other,
+    }
+}
+
+/// Numbers on offer: fictional ranges (NANP 555, Ofcom's drama ranges), so nothing
+/// real is ever dialled.
+pub fn offer(country: &str, kind: &str, area: Option<&str>, limit: usize) -> Vec<(String, String)> {
+    let country = country.to_ascii_uppercase();
+    let numbers: Vec<String> = match (country.as_str(), kind) {
+        ("US" | "CA", "toll_free") => (0..limit)
+            .map(|i| format!("+1800555{:04}", 100 + i))
+            .collect(),
+        ("US" | "CA", _) => {
+            let default = if country == "CA" { "416" } else { "212" };
+            let area = area
+                .filter(|a| a.len() == 3 && a.chars().all(|c| c.is_ascii_digit()))
+                .unwrap_or(default);
+            (0..limit)
+                .map(|i| format!("+1{area}555{:04}", 900 + i % 100))
+                .collect()
+        }
+        ("GB", "mobile") => (0..limit)
+            .map(|i| format!("+447700900{:03}", i % 1000))
+            .collect(),
+        ("GB", _) => (0..limit)
+            .map(|i| format!("+44207946{:04}", i % 1000))
+            .collect(),
+        _ => Vec::new(),
+    };
+    numbers.into_iter().map(|n| (n, country.clone())).collect()
+}
+
+/// Whether `e164` is one of the numbers [`offer`] hands out.
+pub fn is_offered(e164: &str) -> bool {
+    let d = e164.trim_start_matches('+');
+    (d.len() == 11 && d.starts_with('1') && &d[4..7] == "555")
+        || d.starts_with("447700900")
+        || d.starts_with("44207946")
+}
+
+/// Simulated inbound traffic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    /// `sms` or `call`.
+    pub kind: String,
+    /// Sender / caller.
+    pub from: String,
+    /// One of the account's numbers.
+    pub to: String,
+    /// Text, for `sms`.
+    #[serde(default)]
+    pub body: String,
+}
+
+impl Sandbox {
+    /// Sends an inbound message or call to the account's webhook for that number, as
+    /// the carrier would. Returns the provider id, or why it cannot.
+    pub fn inbound(&self, account_key: &str, inbound: &Inbound) -> Result<String, String> {
+        let account = self.account(account_key).ok_or("no such account")?;
+        let number = account
+            .owned(&inbound.to)
+            .ok_or_else(|| format!("the account does not own {}", inbound.to))?;
+        let now = self.clock().now_ms();
+        let style = account.creds.style;
+        let n = self.next_id();
+        let (id, payload, url) = match inbound.kind.as_str() {
+            "sms" => {
+                let id = match style {
+                    Style::Twilio => format!("SM{n:032x}"),
+                    Style::Telnyx => format!("{n:08x}-0000-4000-8000-000000000000"),
+                };
+                let p = notify::inbound_message(
+                    style,
+                    &account,
+                    &id,
+                    &inbound.from,
+                    &inbound.to,
+                    &inbound.body,
+                    now,
+                );
+                (id, p, number.sms_url.clone())
+            }
+            "call" => {
+                let id = match style {
+                    Style::Twilio => format!("CA{n:032x}"),
+                    Style::Telnyx => format!("v3:{n:032x}"),
+                };
+                let p = notify::inbound_call(style, &account, &id, &inbound.from, &inbound.to, now);
+                (id, p, number.voice_url.clone())
+            }
+            other => return Err(format!("kind must be sms or call, not {other:?}")),
+        };
+        notify::deliver(
+            self,
+            &account,
+            url.or_else(|| account.webhook_url()),
+            payload,
+        );
+        Ok(id)
+    }
+
+    /// Accounts with their credentials (these are simulator credentials), numbers and
+    /// faults.
+    pub fn describe(&self) -> serde_json::Value {
+        let accounts: Vec<_> = self
+            .accounts()
+            .iter()
+            .map(|a| {
+                json!({
+                    "credentials": a.creds, "profile": a.profile(), "faults": a.faults(),
+                    "webhook_url": a.webhook_url(),
+                    "numbers": lock(&a.numbers).iter().map(|n| n.e164.clone()).collect::<Vec<_>>(),
+                    "calls": lock(&a.calls).len(), "messages": lock(&a.messages).len(),
+                })
+            })
+            .collect();
+        json!({ "seed": self.inner.config.seed, "speed": self.inner.config.speed, "accounts": accounts })
+    }
+}
+
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/accounts", post(create).get(list))
+        .route("/accounts/{key}/faults", put(faults))
+        .route("/accounts/{key}/inbound", post(inbound))
+        .route("/journal", get(journal))
+}
+
+fn bad(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+async fn create(State(sb): State<Sandbox>, body: axum::body::Bytes) -> Response {
+    let new: NewAccount = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return bad(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    if let Err(e) = new.profile.validate() {
+        return bad(StatusCode::UNPROCESSABLE_ENTITY, e);
+    }
+    let creds: AccountCredentials = sb.create_account(new);
+    (StatusCode::CREATED, Json(creds)).into_response()
+}
+
+async fn list(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    Json(sb.describe())
+}
+
+async fn faults(
+    State(sb): State<Sandbox>,
+    Path(key): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f: Faults = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => return bad(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    if sb.set_faults(&key, f) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        bad(StatusCode::NOT_FOUND, "no such account".into())
+    }
+}
+
+async fn inbound(
+    State(sb): State<Sandbox>,
+    Path(key): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let spec: Inbound = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    match sb.inbound(&key, &spec) {
+        Ok(id) => (StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response(),
+        Err(e) => bad(StatusCode::UNPROCESSABLE_ENTITY, e),
+    }
+}
+
+async fn journal(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    Json(json!({ "data": sb.journal() }))
+}

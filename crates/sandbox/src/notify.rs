@@ -1,0 +1,261 @@
+//! Status and inbound webhooks, formatted and signed as each carrier does, delivered with
+//! a few retries like a real carrier's.
+
+use crate::Sandbox;
+use crate::accounts::{Account, Call, Message, Style};
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchyard_providers::{telnyx, twilio};
+
+/// A webhook body before signing.
+pub enum Payload {
+    /// Twilio-style form parameters.
+    Form(Vec<(String, String)>),
+    /// Telnyx-style event (`data` object; the envelope is added here).
+    Event(Value),
+}
+
+fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn rfc2822(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc2822()
+}
+
+/// A Twilio call status callback.
+pub fn twilio_call(account: &Account, call: &Call, now_ms: i64) -> Payload {
+    let mut p = vec![
+        ("AccountSid", account.creds.key()),
+        ("ApiVersion", "2010-04-01".to_string()),
+        ("CallSid", call.id.clone()),
+        ("CallStatus", call.status.clone()),
+        ("Direction", "outbound-api".to_string()),
+        ("From", call.from.clone()),
+        ("To", call.to.clone()),
+        ("Timestamp", rfc2822(now_ms)),
+        ("SequenceNumber", call.sequence.to_string()),
+    ];
+    if matches!(
+        call.status.as_str(),
+        "completed" | "busy" | "no-answer" | "failed" | "canceled"
+    ) {
+        p.push(("CallDuration", call.duration.to_string()));
+    }
+    Payload::Form(pairs(&p))
+}
+
+/// A Telnyx call event.
+pub fn telnyx_call(
+    account: &Account,
+    call: &Call,
+    event_type: &str,
+    cause: Option<&str>,
+    now_ms: i64,
+) -> Payload {
+    let mut payload = json!({
+        "call_control_id": call.id,
+        "call_leg_id": call.id.trim_start_matches("v3:"),
+        "call_session_id": call.id.trim_start_matches("v3:"),
+        "connection_id": account.creds.connection_id,
+        "direction": "outgoing",
+        "from": call.from,
+        "to": call.to,
+        "state": if event_type == "call.hangup" { "hangup" } else { "answered" },
+    });
+    if let Some(cause) = cause {
+        payload["hangup_cause"] = json!(cause);
+        payload["hangup_source"] = json!("callee");
+    }
+    Payload::Event(
+        json!({ "event_type": event_type, "occurred_at": rfc3339(now_ms), "payload": payload }),
+    )
+}
+
+/// A Twilio message status callback.
+pub fn twilio_message(account: &Account, m: &Message) -> Payload {
+    let mut p = vec![
+        ("AccountSid", account.creds.key()),
+        ("ApiVersion", "2010-04-01".to_string()),
+        ("MessageSid", m.id.clone()),
+        ("SmsSid", m.id.clone()),
+        ("MessageStatus", m.status.clone()),
+        ("SmsStatus", m.status.clone()),
+        ("From", m.from.clone()),
+        ("To", m.to.clone()),
+    ];
+    if let Some(code) = &m.error_code {
+        p.push(("ErrorCode", code.clone()));
+    }
+    Payload::Form(pairs(&p))
+}
+
+/// A Telnyx message event.
+pub fn telnyx_message(m: &Message, price: &str, now_ms: i64) -> Payload {
+    let status = match m.status.as_str() {
+        "delivered" => "delivered",
+        "undelivered" => "delivery_failed",
+        "failed" => "sending_failed",
+        other => other,
+    };
+    let event_type = if m.status == "sent" {
+        "message.sent"
+    } else {
+        "message.finalized"
+    };
+    let errors: Vec<Value> = m
+        .error_code
+        .iter()
+        .map(|c| json!({ "code": c, "title": "Message delivery failed" }))
+        .collect();
+    Payload::Event(json!({
+        "event_type": event_type,
+        "occurred_at": rfc3339(now_ms),
+        "payload": {
+            "id": m.id, "record_type": "message", "direction": "outbound", "type": if m.media.is_empty() { "SMS" } else { "MMS" },
+            "from": { "phone_number": m.from }, "to": [{ "phone_number": m.to, "status": status }],
+            "text": m.body, "parts": m.segments, "errors": errors,
+            "cost": { "amount": price, "currency": "USD" },
+        }
+    }))
+}
+
+/// An inbound message to one of the account's numbers.
+pub fn inbound_message(
+    style: Style,
+    account: &Account,
+    id: &str,
+    from: &str,
+    to: &str,
+    body: &str,
+    now_ms: i64,
+) -> Payload {
+    match style {
+        Style::Twilio => Payload::Form(pairs(&[
+            ("AccountSid", account.creds.key()),
+            ("ApiVersion", "2010-04-01".to_string()),
+            ("MessageSid", id.to_string()),
+            ("SmsSid", id.to_string()),
+            ("SmsStatus", "received".to_string()),
+            ("MessageStatus", "received".to_string()),
+            ("From", from.to_string()),
+            ("To", to.to_string()),
+            ("Body", body.to_string()),
+            ("NumMedia", "0".to_string()),
+        ])),
+        Style::Telnyx => Payload::Event(json!({
+            "event_type": "message.received",
+            "occurred_at": rfc3339(now_ms),
+            "payload": { "id": id, "direction": "inbound", "from": { "phone_number": from }, "to": [{ "phone_number": to, "status": "webhook_delivered" }], "text": body, "media": [] }
+        })),
+    }
+}
+
+/// An inbound call to one of the account's numbers.
+pub fn inbound_call(
+    style: Style,
+    account: &Account,
+    id: &str,
+    from: &str,
+    to: &str,
+    now_ms: i64,
+) -> Payload {
+    match style {
+        Style::Twilio => Payload::Form(pairs(&[
+            ("AccountSid", account.creds.key()),
+            ("ApiVersion", "2010-04-01".to_string()),
+            ("CallSid", id.to_string()),
+            ("CallStatus", "ringing".to_string()),
+            ("Direction", "inbound".to_string()),
+            ("From", from.to_string()),
+            ("To", to.to_string()),
+        ])),
+        Style::Telnyx => Payload::Event(json!({
+            "event_type": "call.initiated",
+            "occurred_at": rfc3339(now_ms),
+            "payload": { "call_control_id": id, "connection_id": account.creds.connection_id, "direction": "incoming", "from": from, "to": to, "state": "parked" }
+        })),
+    }
+}
+
+/// Signs and posts `payload` to `url`, retrying up to three times on failure.
+pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payload: Payload) {
+    let Some(url) = url else {
+        return;
+    };
+    let event_id = sandbox.next_id();
+    let (body, headers): (Vec<u8>, Vec<(&'static str, String)>) = match payload {
+        Payload::Form(params) => {
+            let token = account.creds.auth_token.clone().unwrap_or_default();
+            let signature = twilio::signature::sign(&token, &url, &params);
+            let body = serde_urlencoded::to_string(&params)
+                .unwrap_or_default()
+                .into_bytes();
+            (
+                body,
+                vec![
+                    ("content-type", "application/x-www-form-urlencoded".into()),
+                    ("x-twilio-signature", signature),
+                    ("i-twilio-idempotency-token", format!("sandbox-{event_id}")),
+                ],
+            )
+        }
+        Payload::Event(mut data) => {
+            data["id"] = json!(format!(
+                "{:08x}-0000-4000-8000-{:012x}",
+                event_id >> 32,
+                event_id
+            ));
+            data["record_type"] = json!("event");
+            let body = serde_json::to_vec(
+                &json!({ "data": data, "meta": { "attempt": 1, "delivered_to": url } }),
+            )
+            .unwrap_or_default();
+            let ts = chrono::Utc::now().timestamp();
+            let signature = account
+                .creds
+                .signer()
+                .map(|key| telnyx::signature::sign(&key, ts, &body))
+                .unwrap_or_default();
+            (
+                body,
+                vec![
+                    ("content-type", "application/json".into()),
+                    ("telnyx-signature-ed25519", signature),
+                    ("telnyx-timestamp", ts.to_string()),
+                ],
+            )
+        }
+    };
+    let http = sandbox.inner.http.clone();
+    tokio::spawn(async move {
+        for attempt in 0..3u32 {
+            let mut req = http.post(&url).body(body.clone());
+            for (k, v) in &headers {
+                req = req.header(*k, v);
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) if r.status().is_client_error() => {
+                    tracing::debug!(%url, status = r.status().as_u16(), "sandbox webhook refused");
+                    return;
+                }
+                Ok(r) => {
+                    tracing::debug!(%url, status = r.status().as_u16(), attempt, "sandbox webhook failed")
+                }
+                Err(e) => tracing::debug!(%url, error = %e, attempt, "sandbox webhook failed"),
+            }
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+    });
+}
