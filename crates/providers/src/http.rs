@@ -305,7 +305,7 @@ pub fn path_segment<'a>(provider: &'static str, id: &'a str) -> Result<&'a str, 
         && id.len() <= 128
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
     {
         Ok(id)
     } else {

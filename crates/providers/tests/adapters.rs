@@ -1,0 +1,567 @@
+//! Each adapter method, failure mode and webhook round trip, against the sandbox over real
+//! HTTP on loopback.
+
+mod common;
+
+use common::{Rig, fast_policy, now_secs, quick_profile, rig};
+use std::time::{Duration, Instant};
+use switchyard_providers::capability::*;
+use switchyard_providers::events::{CallStatus, EventKind, MessageStatus};
+use switchyard_providers::http::RetryPolicy;
+use switchyard_providers::{Adapter, Delivery, ErrorClass};
+use switchyard_sandbox::{Faults, Profile, Style};
+
+fn call_to(from: &str, answer: Answer) -> CallRequest {
+    CallRequest {
+        to: "+442071234567".into(),
+        from: from.into(),
+        answer,
+        ring_timeout_secs: 30,
+        idempotency_key: uuid_like(),
+        client_state: None,
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "key-{}",
+        Instant::now().elapsed().as_nanos() ^ now_secs() as u128
+    )
+}
+
+fn sms(from: &str, to: &str) -> MessageRequest {
+    MessageRequest {
+        channel: MessageChannel::Sms,
+        to: to.into(),
+        from: from.into(),
+        body: "Your code is 1234".into(),
+        media_urls: Vec::new(),
+        idempotency_key: uuid_like(),
+    }
+}
+
+fn steps() -> Answer {
+    Answer::Instructions(vec![Instruction::Say {
+        text: "Hello from Switchyard".into(),
+        language: None,
+    }])
+}
+
+/// Verifies and parses every received webhook; returns the events.
+fn events_of(adapter: &Adapter, rig: &Rig, received: &[common::Received]) -> Vec<EventKind> {
+    let _ = rig;
+    received
+        .iter()
+        .flat_map(|r| {
+            let req = WebhookRequest {
+                url: &r.url,
+                headers: &r.headers,
+                body: &r.body,
+                now_secs: now_secs(),
+            };
+            adapter.webhooks.verify(&req).expect("signature verifies");
+            adapter.webhooks.parse(&req).expect("parses")
+        })
+        .map(|e| e.kind)
+        .collect()
+}
+
+async fn numbers_round_trip(style: Style) {
+    let rig = rig().await;
+    let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
+    let info = adapter
+        .connection
+        .test_connection()
+        .await
+        .expect("connection");
+    assert!(!info.detail.is_empty());
+    let numbers = adapter.numbers.as_ref().expect("numbers");
+    let owned = numbers.list_owned().await.expect("owned");
+    assert_eq!(owned.len(), 5);
+    let offer = numbers
+        .search_available(&NumberQuery {
+            country: "US".into(),
+            area_code: Some("415".into()),
+            sms: true,
+            limit: Some(3),
+            ..NumberQuery::default()
+        })
+        .await
+        .expect("search");
+    assert_eq!(offer.len(), 3);
+    assert!(offer.iter().all(|n| n.e164.starts_with("+1415") && n.sms));
+    let bought = numbers.buy(&offer[0].e164).await.expect("buy");
+    assert_eq!(bought.e164, offer[0].e164);
+    assert_eq!(numbers.list_owned().await.expect("owned").len(), 6);
+    let imported = numbers.import(&owned[1].e164).await.expect("import");
+    assert_eq!(imported.provider_number_id, owned[1].provider_number_id);
+    let missing = numbers.import("+12125550999").await.expect_err("not owned");
+    assert_eq!(missing.code.as_deref(), Some("not_owned"));
+    numbers
+        .release(&bought.provider_number_id)
+        .await
+        .expect("release");
+    assert_eq!(numbers.list_owned().await.expect("owned").len(), 5);
+    assert!(numbers.release(&bought.provider_number_id).await.is_err());
+    assert!(numbers.release("../etc").await.is_err());
+}
+
+#[tokio::test]
+async fn twilio_numbers() {
+    numbers_round_trip(Style::Twilio).await;
+}
+
+#[tokio::test]
+async fn telnyx_numbers() {
+    numbers_round_trip(Style::Telnyx).await;
+}
+
+async fn call_and_message_round_trip(style: Style) {
+    let rig = rig().await;
+    let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
+    let from = adapter
+        .numbers
+        .as_ref()
+        .expect("numbers")
+        .list_owned()
+        .await
+        .expect("owned")[0]
+        .e164
+        .clone();
+    let voice = adapter.voice.as_ref().expect("voice");
+    let placed = voice
+        .create_call(&call_to(&from, steps()))
+        .await
+        .expect("call");
+    let received = rig
+        .webhooks(if style == Style::Twilio { 4 } else { 3 })
+        .await;
+    let statuses: Vec<CallStatus> = events_of(&adapter, &rig, &received)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Call(c) if c.call_id == placed.call_id => Some(c.status),
+            _ => None,
+        })
+        .collect();
+    let expected: &[CallStatus] = match style {
+        Style::Twilio => &[
+            CallStatus::Initiated,
+            CallStatus::Ringing,
+            CallStatus::Answered,
+            CallStatus::Completed,
+        ],
+        Style::Telnyx => &[
+            CallStatus::Initiated,
+            CallStatus::Answered,
+            CallStatus::Completed,
+        ],
+    };
+    assert_eq!(statuses, expected);
+    let info = voice.call_status(&placed.call_id).await.expect("status");
+    assert_eq!(info.status, CallStatus::Completed);
+    assert_eq!(info.duration_secs, Some(1));
+    voice
+        .hangup(&placed.call_id)
+        .await
+        .expect("hangup of an ended call is a no-op");
+
+    // A call hung up while ringing ends as canceled.
+    rig.clear();
+    let slow = Profile {
+        ring_ms: 5_000,
+        ..quick_profile()
+    };
+    let (_, slow_adapter) = rig.account(style, slow, fast_policy());
+    let from2 = slow_adapter
+        .numbers
+        .as_ref()
+        .expect("numbers")
+        .list_owned()
+        .await
+        .expect("owned")[0]
+        .e164
+        .clone();
+    let v2 = slow_adapter.voice.as_ref().expect("voice");
+    let ringing = v2
+        .create_call(&call_to(&from2, steps()))
+        .await
+        .expect("call");
+    v2.hangup(&ringing.call_id).await.expect("hangup");
+    let received = rig.webhooks(2).await;
+    let last = events_of(&slow_adapter, &rig, &received)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Call(c) => Some(c.status),
+            _ => None,
+        })
+        .last();
+    assert_eq!(last, Some(CallStatus::Canceled));
+
+    // Messages: queued at once, then sent and delivered by webhook.
+    rig.clear();
+    let messaging = adapter.messaging.as_ref().expect("messaging");
+    let sent = messaging
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect("send");
+    assert_eq!(sent.status, MessageStatus::Queued);
+    let received = rig.webhooks(2).await;
+    let statuses: Vec<MessageStatus> = events_of(&adapter, &rig, &received)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Message(m) if m.message_id == sent.message_id => Some(m.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, [MessageStatus::Sent, MessageStatus::Delivered]);
+    let now = messaging
+        .message_status(&sent.message_id)
+        .await
+        .expect("status");
+    assert_eq!(now.status, MessageStatus::Delivered);
+    assert!(now.price.is_some());
+
+    // A sender the account does not own is this provider's refusal, not the request's fault.
+    let err = messaging
+        .send_message(&sms("+12125550000", "+447700900123"))
+        .await
+        .expect_err("not owned");
+    assert_eq!(
+        (err.class, err.delivery),
+        (ErrorClass::ProviderRefused, Delivery::NotAccepted)
+    );
+    // An invalid destination is permanent.
+    let mut bad = call_to(&from, steps());
+    bad.to = "12".into();
+    let err = voice.create_call(&bad).await.expect_err("invalid to");
+    assert_ne!(err.class, ErrorClass::Retryable);
+}
+
+#[tokio::test]
+async fn twilio_calls_and_messages() {
+    call_and_message_round_trip(Style::Twilio).await;
+}
+
+#[tokio::test]
+async fn telnyx_calls_and_messages() {
+    call_and_message_round_trip(Style::Telnyx).await;
+}
+
+#[tokio::test]
+async fn inbound_traffic_arrives_signed_and_parsed() {
+    let rig = rig().await;
+    for style in [Style::Twilio, Style::Telnyx] {
+        rig.clear();
+        let (creds, adapter) = rig.account(style, quick_profile(), fast_policy());
+        let ours = adapter
+            .numbers
+            .as_ref()
+            .expect("numbers")
+            .list_owned()
+            .await
+            .expect("owned")[0]
+            .e164
+            .clone();
+        let sms = switchyard_sandbox::Inbound {
+            kind: "sms".into(),
+            from: "+447700900555".into(),
+            to: ours.clone(),
+            body: "STOP".into(),
+        };
+        rig.sandbox
+            .inbound(&creds.key(), &sms)
+            .expect("inbound sms");
+        let call = switchyard_sandbox::Inbound {
+            kind: "call".into(),
+            from: "+447700900555".into(),
+            to: ours.clone(),
+            body: String::new(),
+        };
+        rig.sandbox
+            .inbound(&creds.key(), &call)
+            .expect("inbound call");
+        let kinds = events_of(&adapter, &rig, &rig.webhooks(2).await);
+        assert!(
+            kinds.iter().any(
+                |k| matches!(k, EventKind::InboundMessage(m) if m.body == "STOP" && m.to == ours)
+            ),
+            "{style:?}: {kinds:?}"
+        );
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, EventKind::InboundCall(c) if c.to == ours)),
+            "{style:?}: {kinds:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tampered_and_replayed_webhooks_are_refused() {
+    let rig = rig().await;
+    for style in [Style::Twilio, Style::Telnyx] {
+        rig.clear();
+        let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
+        let from = adapter
+            .numbers
+            .as_ref()
+            .expect("numbers")
+            .list_owned()
+            .await
+            .expect("owned")[0]
+            .e164
+            .clone();
+        adapter
+            .messaging
+            .as_ref()
+            .expect("messaging")
+            .send_message(&sms(&from, "+447700900123"))
+            .await
+            .expect("send");
+        let hook = rig.webhooks(1).await.remove(0);
+        let req = |body: &[u8], url: &str, now: i64| -> Result<(), WebhookError> {
+            adapter.webhooks.verify(&WebhookRequest {
+                url,
+                headers: &hook.headers,
+                body,
+                now_secs: now,
+            })
+        };
+        assert_eq!(req(&hook.body, &hook.url, now_secs()), Ok(()));
+        let mut tampered = hook.body.clone();
+        let last = tampered.len() - 2;
+        tampered[last] ^= 1;
+        assert_eq!(
+            req(&tampered, &hook.url, now_secs()),
+            Err(WebhookError::BadSignature)
+        );
+        match style {
+            // Twilio signs the URL: another URL is another signature.
+            Style::Twilio => assert_eq!(
+                req(&hook.body, &format!("{}?x=1", hook.url), now_secs()),
+                Err(WebhookError::BadSignature)
+            ),
+            // Telnyx signs a timestamp: six minutes later it is a replay.
+            Style::Telnyx => assert_eq!(
+                req(&hook.body, &hook.url, now_secs() + 360),
+                Err(WebhookError::Stale(300))
+            ),
+        }
+        let unsigned = http::HeaderMap::new();
+        let missing = adapter.webhooks.verify(&WebhookRequest {
+            url: &hook.url,
+            headers: &unsigned,
+            body: &hook.body,
+            now_secs: now_secs(),
+        });
+        assert!(matches!(missing, Err(WebhookError::Unsigned(_))));
+        // Another account's adapter does not accept this account's webhooks.
+        let (_, other) = rig.account(style, quick_profile(), fast_policy());
+        let foreign = other.webhooks.verify(&WebhookRequest {
+            url: &hook.url,
+            headers: &hook.headers,
+            body: &hook.body,
+            now_secs: now_secs(),
+        });
+        assert_eq!(foreign, Err(WebhookError::BadSignature));
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried_after_the_delay_asked() {
+    let rig = rig().await;
+    for style in [Style::Twilio, Style::Telnyx] {
+        let profile = Profile {
+            requests_per_second: 1,
+            ..quick_profile()
+        };
+        let (_, adapter) = rig.account(style, profile, fast_policy());
+        let started = Instant::now();
+        // Three reads in a row: the limiter allows one per second, so at least one
+        // waits for the `Retry-After: 1` the sandbox sends, and all succeed.
+        for _ in 0..3 {
+            adapter
+                .connection
+                .test_connection()
+                .await
+                .expect("retried after 429");
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        let limited = rig.sandbox.journal().len();
+        assert!(limited >= 4, "{limited} requests");
+    }
+}
+
+#[tokio::test]
+async fn server_errors_retry_reads_but_not_unkeyed_sends() {
+    let rig = rig().await;
+    let (creds, adapter) = rig.account(Style::Twilio, quick_profile(), fast_policy());
+    let from = adapter
+        .numbers
+        .as_ref()
+        .expect("numbers")
+        .list_owned()
+        .await
+        .expect("owned")[0]
+        .e164
+        .clone();
+    rig.sandbox.set_faults(
+        &creds.key(),
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let before = rig.sandbox.journal().len();
+    let err = adapter
+        .connection
+        .test_connection()
+        .await
+        .expect_err("500s");
+    assert_eq!((err.status, err.class), (Some(500), ErrorClass::Retryable));
+    assert_eq!(
+        rig.sandbox.journal().len() - before,
+        3,
+        "a read is tried three times"
+    );
+    let before = rig.sandbox.journal().len();
+    let err = adapter
+        .messaging
+        .as_ref()
+        .expect("messaging")
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect_err("500");
+    assert_eq!(err.delivery, Delivery::MaybeAccepted);
+    assert!(!err.may_fail_over());
+    assert_eq!(
+        rig.sandbox.journal().len() - before,
+        1,
+        "a send without idempotency key is not repeated"
+    );
+
+    // Telnyx dials carry `command_id`, so they are retried.
+    let (tcreds, tadapter) = rig.account(Style::Telnyx, quick_profile(), fast_policy());
+    let tfrom = tadapter
+        .numbers
+        .as_ref()
+        .expect("numbers")
+        .list_owned()
+        .await
+        .expect("owned")[0]
+        .e164
+        .clone();
+    rig.sandbox.set_faults(
+        &tcreds.key(),
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let before = rig.sandbox.journal().len();
+    tadapter
+        .voice
+        .as_ref()
+        .expect("voice")
+        .create_call(&call_to(&tfrom, steps()))
+        .await
+        .expect_err("500");
+    assert_eq!(rig.sandbox.journal().len() - before, 3);
+}
+
+#[tokio::test]
+async fn outages_and_timeouts_are_classified() {
+    let rig = rig().await;
+    let policy = RetryPolicy {
+        timeout: Duration::from_millis(400),
+        ..fast_policy()
+    };
+    let (creds, adapter) = rig.account(Style::Telnyx, quick_profile(), policy);
+    let from = adapter
+        .numbers
+        .as_ref()
+        .expect("numbers")
+        .list_owned()
+        .await
+        .expect("owned")[0]
+        .e164
+        .clone();
+    rig.sandbox.set_faults(
+        &creds.key(),
+        Faults {
+            outage_secs: 3_600,
+            ..Faults::default()
+        },
+    );
+    let err = adapter
+        .messaging
+        .as_ref()
+        .expect("messaging")
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect_err("outage");
+    assert_eq!((err.status, err.class), (Some(503), ErrorClass::Retryable));
+    rig.sandbox.set_faults(
+        &creds.key(),
+        Faults {
+            timeout_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let started = Instant::now();
+    let err = adapter
+        .messaging
+        .as_ref()
+        .expect("messaging")
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect_err("timeout");
+    assert_eq!(err.code.as_deref(), Some("timeout"));
+    assert_eq!(err.delivery, Delivery::MaybeAccepted);
+    assert!(started.elapsed() < Duration::from_secs(3), "not retried");
+    rig.sandbox.set_faults(
+        &creds.key(),
+        Faults {
+            slow_ms: 50,
+            ..Faults::default()
+        },
+    );
+    adapter
+        .connection
+        .test_connection()
+        .await
+        .expect("slow but fine");
+}
+
+#[tokio::test]
+async fn telnyx_refuses_answer_urls_and_whatsapp() {
+    let rig = rig().await;
+    let (_, adapter) = rig.account(Style::Telnyx, quick_profile(), fast_policy());
+    let err = adapter
+        .voice
+        .as_ref()
+        .expect("voice")
+        .create_call(&call_to(
+            "+12125550100",
+            Answer::Url("https://x.example/twiml".into()),
+        ))
+        .await
+        .expect_err("unsupported");
+    assert_eq!(err.code.as_deref(), Some("unsupported"));
+    let mut wa = sms("+12125550100", "+447700900123");
+    wa.channel = MessageChannel::Whatsapp;
+    assert!(
+        adapter
+            .messaging
+            .as_ref()
+            .expect("messaging")
+            .send_message(&wa)
+            .await
+            .is_err()
+    );
+    assert!(adapter.voice.as_ref().expect("voice").answers_by_command());
+}
