@@ -8,10 +8,12 @@ mod decks;
 mod idempotency;
 mod keys;
 mod notify;
+mod numbers;
 mod orgs;
 mod providers;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod webhook_events;
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use decisions::DecisionEntry;
@@ -19,8 +21,10 @@ pub use decks::{DeckMeta, NewDeck};
 pub use idempotency::Reservation;
 pub use keys::{ApiKey, Role, hash_secret};
 pub use notify::Subscription;
+pub use numbers::{NumberAtProvider, PhoneNumber, SyncOutcome};
 pub use orgs::Org;
 pub use providers::{NewProvider, ProviderRecord};
+pub use webhook_events::{NewWebhookEvent, WebhookEvent};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;

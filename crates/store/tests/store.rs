@@ -200,3 +200,107 @@ async fn audit_decisions_and_idempotency() {
         );
     }
 }
+
+#[tokio::test]
+async fn numbers_sync_and_webhook_events_dedupe() {
+    use switchyard_store::{NewWebhookEvent, NumberAtProvider};
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let other = s.create_org("Other").await.expect("org");
+        let p = s
+            .insert_provider(NewProvider {
+                org_id: org.id.clone(),
+                kind: "twilio".into(),
+                name: "T".into(),
+                credentials: vec![0],
+                settings: "{}".into(),
+            })
+            .await
+            .expect("provider");
+        let n = |e164: &str| NumberAtProvider {
+            e164: e164.into(),
+            provider_number_id: format!("PN{e164}"),
+            voice: true,
+            sms: true,
+            mms: false,
+        };
+        let (first, created) = s
+            .upsert_number(&org.id, &p.id, &n("+12125550100"))
+            .await
+            .expect("upsert");
+        assert!(created && first.voice && !first.mms && first.status == "active");
+        let (again, created) = s
+            .upsert_number(&org.id, &p.id, &n("+12125550100"))
+            .await
+            .expect("upsert");
+        assert!(!created);
+        assert_eq!(again.id, first.id);
+
+        let outcome = s
+            .sync_numbers(&org.id, &p.id, &[n("+12125550100"), n("+12125550101")])
+            .await
+            .expect("sync");
+        assert_eq!(
+            (outcome.added, outcome.updated, outcome.released),
+            (1, 1, 0)
+        );
+        let outcome = s
+            .sync_numbers(&org.id, &p.id, &[n("+12125550101")])
+            .await
+            .expect("sync");
+        assert_eq!(
+            (outcome.added, outcome.updated, outcome.released),
+            (0, 1, 1)
+        );
+        let all = s.provider_numbers(&org.id, &p.id).await.expect("list");
+        assert_eq!(
+            all.iter()
+                .map(|n| (n.e164.as_str(), n.status.as_str()))
+                .collect::<Vec<_>>(),
+            [("+12125550100", "released"), ("+12125550101", "active")]
+        );
+        // Back at the provider: active again, same id.
+        s.sync_numbers(&org.id, &p.id, &[n("+12125550100"), n("+12125550101")])
+            .await
+            .expect("sync");
+        let page = s.numbers_page(&org.id, None, 1).await.expect("page");
+        assert_eq!(page.items.len(), 1);
+        assert!(page.next_cursor.is_some());
+        assert!(
+            s.numbers_page(&other.id, None, 10)
+                .await
+                .expect("page")
+                .items
+                .is_empty()
+        );
+
+        let event = NewWebhookEvent {
+            org_id: org.id.clone(),
+            provider_id: p.id.clone(),
+            dedupe_key: "twilio:call:CA1:completed".into(),
+            event: "call.completed".into(),
+            detail: "{}".into(),
+            payload: "CallSid=CA1".into(),
+            occurred_at: Some(5),
+        };
+        assert!(s.insert_webhook_event(&event).await.expect("insert"));
+        assert!(
+            !s.insert_webhook_event(&event).await.expect("duplicate"),
+            "stored once"
+        );
+        let events = s
+            .webhook_events_page(&org.id, Some(&p.id), None, 10)
+            .await
+            .expect("page");
+        assert_eq!(events.items.len(), 1);
+        assert_eq!(events.items[0].occurred_at, Some(5));
+        assert!(
+            s.webhook_events_page(&other.id, None, None, 10)
+                .await
+                .expect("page")
+                .items
+                .is_empty()
+        );
+    }
+}
