@@ -35,6 +35,10 @@ struct FileConfig {
     log: Option<String>,
     max_upload_mb: Option<usize>,
     log_decisions: Option<bool>,
+    public_url: Option<String>,
+    sandbox: Option<bool>,
+    sandbox_seed: Option<u64>,
+    sandbox_speed: Option<f64>,
 }
 
 /// Where a value came from, for `config show`.
@@ -68,6 +72,14 @@ pub struct Config {
     pub log: (String, Source),
     pub max_upload_bytes: usize,
     pub log_decisions: bool,
+    /// Where providers reach this server (webhooks); `None`: the listening address.
+    pub public_url: Option<String>,
+    /// Whether the built-in sandbox carrier runs inside `serve`.
+    pub sandbox: bool,
+    /// The sandbox's seed.
+    pub sandbox_seed: u64,
+    /// The sandbox's clock speed.
+    pub sandbox_speed: f64,
 }
 
 fn pick<T>(over: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> (T, Source) {
@@ -111,6 +123,10 @@ impl Config {
             database_url,
             max_upload_bytes: file.max_upload_mb.unwrap_or(256) << 20,
             log_decisions: file.log_decisions.unwrap_or(true),
+            public_url: file.public_url,
+            sandbox: file.sandbox.unwrap_or(true),
+            sandbox_seed: file.sandbox_seed.unwrap_or(1),
+            sandbox_speed: file.sandbox_speed.unwrap_or(1.0),
         })
     }
 
@@ -147,7 +163,7 @@ impl Config {
             )
         };
         format!(
-            "# configuration file: {}\nlisten = {:?}  # {}\ndatabase_url = {:?}  # {}\n{key_source}\nlog = {:?}  # {}\nmax_upload_mb = {}\nlog_decisions = {}\n",
+            "# configuration file: {}\nlisten = {:?}  # {}\ndatabase_url = {:?}  # {}\n{key_source}\nlog = {:?}  # {}\nmax_upload_mb = {}\nlog_decisions = {}\npublic_url = {:?}\nsandbox = {}\nsandbox_seed = {}\nsandbox_speed = {}\n",
             self.file
                 .as_ref()
                 .map_or("none".to_string(), |p| p.display().to_string()),
@@ -159,6 +175,12 @@ impl Config {
             self.log.1.label(),
             self.max_upload_bytes >> 20,
             self.log_decisions,
+            self.public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen.0)),
+            self.sandbox,
+            self.sandbox_seed,
+            self.sandbox_speed,
         )
     }
 }

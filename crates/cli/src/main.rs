@@ -37,6 +37,8 @@ enum Command {
     /// Route a number (or a file of numbers) over a folder of rate decks or an
     /// organisation's decks in the database, and explain the decision.
     Route(Box<commands::route::RouteArgs>),
+    /// Run the built-in carrier simulator on its own port (Twilio- and Telnyx-style APIs).
+    Sandbox(commands::sandbox::SandboxArgs),
     /// Run a benchmark and print its figures as one JSON line.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Admin(c) => service::admin(&cli.global, c),
         Command::Rates(c) => service::rates(&cli.global, c),
         Command::Route(args) => commands::route::run(&cli.global, *args),
+        Command::Sandbox(args) => commands::sandbox::run(args),
         Command::Bench(b) => commands::bench::run(&cli.global, b),
     };
     match result {

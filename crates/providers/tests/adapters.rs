@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Rig, fast_policy, now_secs, quick_profile, rig};
+use common::{fast_policy, now_secs, quick_profile, rig};
 use std::time::{Duration, Instant};
 use switchyard_providers::capability::*;
 use switchyard_providers::events::{CallStatus, EventKind, MessageStatus};
@@ -48,8 +48,7 @@ fn steps() -> Answer {
 }
 
 /// Verifies and parses every received webhook; returns the events.
-fn events_of(adapter: &Adapter, rig: &Rig, received: &[common::Received]) -> Vec<EventKind> {
-    let _ = rig;
+fn events_of(adapter: &Adapter, received: &[common::Received]) -> Vec<EventKind> {
     received
         .iter()
         .flat_map(|r| {
@@ -136,7 +135,7 @@ async fn call_and_message_round_trip(style: Style) {
     let received = rig
         .webhooks(if style == Style::Twilio { 4 } else { 3 })
         .await;
-    let statuses: Vec<CallStatus> = events_of(&adapter, &rig, &received)
+    let statuses: Vec<CallStatus> = events_of(&adapter, &received)
         .into_iter()
         .filter_map(|k| match k {
             EventKind::Call(c) if c.call_id == placed.call_id => Some(c.status),
@@ -188,13 +187,13 @@ async fn call_and_message_round_trip(style: Style) {
         .expect("call");
     v2.hangup(&ringing.call_id).await.expect("hangup");
     let received = rig.webhooks(2).await;
-    let last = events_of(&slow_adapter, &rig, &received)
+    let last = events_of(&slow_adapter, &received)
         .into_iter()
         .filter_map(|k| match k {
             EventKind::Call(c) => Some(c.status),
             _ => None,
         })
-        .last();
+        .next_back();
     assert_eq!(last, Some(CallStatus::Canceled));
 
     // Messages: queued at once, then sent and delivered by webhook.
@@ -206,7 +205,7 @@ async fn call_and_message_round_trip(style: Style) {
         .expect("send");
     assert_eq!(sent.status, MessageStatus::Queued);
     let received = rig.webhooks(2).await;
-    let statuses: Vec<MessageStatus> = events_of(&adapter, &rig, &received)
+    let statuses: Vec<MessageStatus> = events_of(&adapter, &received)
         .into_iter()
         .filter_map(|k| match k {
             EventKind::Message(m) if m.message_id == sent.message_id => Some(m.status),
@@ -280,7 +279,7 @@ async fn inbound_traffic_arrives_signed_and_parsed() {
         rig.sandbox
             .inbound(&creds.key(), &call)
             .expect("inbound call");
-        let kinds = events_of(&adapter, &rig, &rig.webhooks(2).await);
+        let kinds = events_of(&adapter, &rig.webhooks(2).await);
         assert!(
             kinds.iter().any(
                 |k| matches!(k, EventKind::InboundMessage(m) if m.body == "STOP" && m.to == ours)

@@ -269,9 +269,9 @@ impl Spec {
     fn check_text(&self, schema: &Value, v: &str) -> Result<(), String> {
         let s = self.resolve(schema);
         if let Some(options) = s.get("enum").and_then(Value::as_array)
-            && !options
-                .iter()
-                .any(|o| o.as_str() == Some(v) || o.to_string() == v)
+            && !options.iter().any(|o| {
+                o.as_str() == Some(v) || matches!(o, Value::Number(n) if n.to_string() == v)
+            })
         {
             return Err(format!("not one of {options:?}"));
         }

@@ -123,8 +123,8 @@ impl Profile {
         ];
         for (name, v) in shares.into_iter().chain(
             self.answer_rate_by_prefix
-                .iter()
-                .map(|(_, v)| ("answer_rate_by_prefix", *v)),
+                .values()
+                .map(|v| ("answer_rate_by_prefix", *v)),
         ) {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("profile.{name} must be between 0 and 1"));

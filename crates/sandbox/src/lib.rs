@@ -13,6 +13,7 @@ mod behaviour;
 mod clock;
 mod lifecycle;
 mod notify;
+mod reply;
 mod telnyx_api;
 mod twilio_api;
 

@@ -1,6 +1,7 @@
 //! The Telnyx API v2 endpoints the adapter uses.
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style, number_id};
+use crate::reply::{Fail, Reply};
 use crate::{Sandbox, lifecycle, lock};
 use axum::Router;
 use axum::body::Bytes;
@@ -71,7 +72,7 @@ fn refusal(r: Refusal) -> Response {
     }
 }
 
-async fn authorize(sb: &Sandbox, headers: &HeaderMap) -> Result<Arc<Account>, Response> {
+async fn authorize(sb: &Sandbox, headers: &HeaderMap) -> Result<Arc<Account>, Fail> {
     let denied = || {
         error(
             StatusCode::UNAUTHORIZED,
@@ -84,16 +85,18 @@ async fn authorize(sb: &Sandbox, headers: &HeaderMap) -> Result<Arc<Account>, Re
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(denied)?;
+        .ok_or_else(|| Fail::from(denied()))?;
     let account = sb
         .account(key.trim())
         .filter(|a| a.creds.style == Style::Telnyx)
-        .ok_or_else(denied)?;
-    crate::admin::gate(sb, &account).await.map_err(refusal)?;
+        .ok_or_else(|| Fail::from(denied()))?;
+    crate::admin::gate(sb, &account)
+        .await
+        .map_err(|r| Fail::from(refusal(r)))?;
     Ok(account)
 }
 
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+fn json_body(body: &Bytes) -> Result<Value, Fail> {
     serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
@@ -104,6 +107,7 @@ fn json_body(body: &Bytes) -> Result<Value, Response> {
                 "Invalid request body",
                 "the body must be a JSON object",
             )
+            .into()
         })
 }
 
@@ -163,89 +167,88 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-async fn balance(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
-    match authorize(&sb, &headers).await {
+async fn balance(State(sb): State<Sandbox>, headers: HeaderMap) -> Reply {
+    Ok({
+        match authorize(&sb, &headers).await {
         Ok(_) => axum::Json(json!({ "data": { "record_type": "balance", "balance": "100.00", "available_credit": "100.00", "currency": "USD" } })).into_response(),
-        Err(e) => e,
+        Err(e) => e.into_response(),
     }
+    })
 }
 
-async fn create_call(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let v = match json_body(&body) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let (Some(to), Some(from), Some(conn)) =
-        (text(&v, "to"), text(&v, "from"), text(&v, "connection_id"))
-    else {
-        return invalid("to, from and connection_id are required");
-    };
-    if Some(conn) != account.creds.connection_id.as_deref() {
-        return invalid("connection_id does not belong to this account");
-    }
-    if !valid_e164(to) {
-        return invalid("to must be an E.164 number");
-    }
-    if account.owned(from).is_none() {
-        return invalid("from must be a number on this account");
-    }
-    // `command_id` makes the dial idempotent: the same id returns the same call.
-    if let Some(cmd) = text(&v, "command_id") {
-        let calls = lock(&account.calls);
-        if let Some(existing) = calls
-            .values()
-            .find(|c| c.command_id.as_deref() == Some(cmd))
-        {
-            return axum::Json(json!({ "data": call_json(&account, &sb, existing) }))
-                .into_response();
+async fn create_call(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        let v = json_body(&body)?;
+        let (Some(to), Some(from), Some(conn)) =
+            (text(&v, "to"), text(&v, "from"), text(&v, "connection_id"))
+        else {
+            return Err(invalid("to, from and connection_id are required").into());
+        };
+        if Some(conn) != account.creds.connection_id.as_deref() {
+            return Err(invalid("connection_id does not belong to this account").into());
         }
-    }
-    let n = sb.next_id();
-    let id = format!(
-        "v3:{:032x}",
-        switchyard_core::scoring::mix64(n) as u128 | (n as u128) << 64
-    );
-    let call = Call {
-        id: id.clone(),
-        seq: n,
-        to: to.into(),
-        from: from.into(),
-        status: "queued".into(),
-        duration: 0,
-        callback: text(&v, "webhook_url").map(str::to_owned),
-        events: Vec::new(),
-        command_id: text(&v, "command_id").map(str::to_owned),
-        created_ms: sb.clock().now_ms(),
-        sequence: 0,
-    };
-    let view = call_json(&account, &sb, &call);
-    lock(&account.calls).insert(id.clone(), call);
-    lifecycle::run_call(sb.clone(), account.clone(), id, n);
-    axum::Json(json!({ "data": view })).into_response()
+        if !valid_e164(to) {
+            return Err(invalid("to must be an E.164 number").into());
+        }
+        if account.owned(from).is_none() {
+            return Err(invalid("from must be a number on this account").into());
+        }
+        // `command_id` makes the dial idempotent: the same id returns the same call.
+        if let Some(cmd) = text(&v, "command_id") {
+            let calls = lock(&account.calls);
+            if let Some(existing) = calls
+                .values()
+                .find(|c| c.command_id.as_deref() == Some(cmd))
+            {
+                return Ok(
+                    axum::Json(json!({ "data": call_json(&account, &sb, existing) }))
+                        .into_response(),
+                );
+            }
+        }
+        let n = sb.next_id();
+        let id = format!(
+            "v3:{:032x}",
+            switchyard_core::scoring::mix64(n) as u128 | (n as u128) << 64
+        );
+        let call = Call {
+            id: id.clone(),
+            seq: n,
+            to: to.into(),
+            from: from.into(),
+            status: "queued".into(),
+            duration: 0,
+            callback: text(&v, "webhook_url").map(str::to_owned),
+            events: Vec::new(),
+            command_id: text(&v, "command_id").map(str::to_owned),
+            created_ms: sb.clock().now_ms(),
+            sequence: 0,
+        };
+        let view = call_json(&account, &sb, &call);
+        lock(&account.calls).insert(id.clone(), call);
+        lifecycle::run_call(sb.clone(), account.clone(), id, n);
+        axum::Json(json!({ "data": view })).into_response()
+    })
 }
 
 async fn fetch_call(
     State(sb): State<Sandbox>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    match lock(&account.calls).get(&id) {
-        Some(c) => axum::Json(json!({ "data": call_json(&account, &sb, c) })).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "10005",
-            "Resource not found",
-            "no such call",
-        ),
-    }
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        match lock(&account.calls).get(&id) {
+            Some(c) => axum::Json(json!({ "data": call_json(&account, &sb, c) })).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "10005",
+                "Resource not found",
+                "no such call",
+            ),
+        }
+    })
 }
 
 async fn command(
@@ -253,154 +256,146 @@ async fn command(
     Path((id, action)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    if let Err(e) = json_body(&body) {
-        return e;
-    }
-    let status = match lock(&account.calls).get(&id) {
-        Some(c) => c.status.clone(),
-        None => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "10005",
-                "Resource not found",
-                "no such call",
-            );
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        json_body(&body)?;
+        let status = match lock(&account.calls).get(&id) {
+            Some(c) => c.status.clone(),
+            None => {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    "10005",
+                    "Resource not found",
+                    "no such call",
+                )
+                .into());
+            }
+        };
+        if lifecycle::is_final(&status) {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "90018",
+                "Call has already ended",
+                "This call is no longer active",
+            )
+            .into());
         }
-    };
-    if lifecycle::is_final(&status) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "90018",
-            "Call has already ended",
-            "This call is no longer active",
-        );
-    }
-    match action.as_str() {
-        "hangup" => {
-            lifecycle::hang_up(&sb, &account, &id);
+        match action.as_str() {
+            "hangup" => {
+                lifecycle::hang_up(&sb, &account, &id);
+            }
+            "speak" | "playback_start" | "transfer" => {}
+            _ => {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    "10005",
+                    "Resource not found",
+                    "unknown action",
+                )
+                .into());
+            }
         }
-        "speak" | "playback_start" | "transfer" => {}
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "10005",
-                "Resource not found",
-                "unknown action",
-            );
-        }
-    }
-    axum::Json(json!({ "data": { "result": "ok" } })).into_response()
+        axum::Json(json!({ "data": { "result": "ok" } })).into_response()
+    })
 }
 
-async fn create_message(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let v = match json_body(&body) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let Some(to) = text(&v, "to").filter(|t| valid_e164(t)) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "40310",
-            "Invalid 'to' address",
-            "to must be an E.164 number",
+async fn create_message(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        let v = json_body(&body)?;
+        let Some(to) = text(&v, "to").filter(|t| valid_e164(t)) else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "40310",
+                "Invalid 'to' address",
+                "to must be an E.164 number",
+            )
+            .into());
+        };
+        let from = text(&v, "from").unwrap_or_default();
+        if account.owned(from).is_none() {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "40305",
+                "Invalid 'from' address",
+                "from must be a number on this account",
+            )
+            .into());
+        }
+        let media: Vec<String> = v
+            .get("media_urls")
+            .and_then(Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body_text = text(&v, "text").unwrap_or_default().to_string();
+        if body_text.is_empty() && media.is_empty() {
+            return Err(invalid("text or media_urls is required").into());
+        }
+        let n = sb.next_id();
+        let id = format!(
+            "{:08x}-{:04x}-4000-8000-{:012x}",
+            n as u32,
+            (n >> 32) as u16,
+            switchyard_core::scoring::mix64(n) & 0xffff_ffff_ffff
         );
-    };
-    let from = text(&v, "from").unwrap_or_default();
-    if account.owned(from).is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "40305",
-            "Invalid 'from' address",
-            "from must be a number on this account",
-        );
-    }
-    let media: Vec<String> = v
-        .get("media_urls")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let body_text = text(&v, "text").unwrap_or_default().to_string();
-    if body_text.is_empty() && media.is_empty() {
-        return invalid("text or media_urls is required");
-    }
-    let n = sb.next_id();
-    let id = format!(
-        "{:08x}-{:04x}-4000-8000-{:012x}",
-        n as u32,
-        (n >> 32) as u16,
-        switchyard_core::scoring::mix64(n) & 0xffff_ffff_ffff
-    );
-    let m = Message {
-        id: id.clone(),
-        to: to.into(),
-        from: from.into(),
-        segments: switchyard_core::rating::count_segments(&body_text).count,
-        body: body_text,
-        media,
-        status: "queued".into(),
-        error_code: None,
-        callback: text(&v, "webhook_url").map(str::to_owned),
-        created_ms: sb.clock().now_ms(),
-    };
-    let view = message_json(&account, &m);
-    lock(&account.messages).insert(id.clone(), m);
-    lifecycle::run_message(sb.clone(), account.clone(), id, n);
-    axum::Json(json!({ "data": view })).into_response()
+        let m = Message {
+            id: id.clone(),
+            to: to.into(),
+            from: from.into(),
+            segments: switchyard_core::rating::count_segments(&body_text).count,
+            body: body_text,
+            media,
+            status: "queued".into(),
+            error_code: None,
+            callback: text(&v, "webhook_url").map(str::to_owned),
+            created_ms: sb.clock().now_ms(),
+        };
+        let view = message_json(&account, &m);
+        lock(&account.messages).insert(id.clone(), m);
+        lifecycle::run_message(sb.clone(), account.clone(), id, n);
+        axum::Json(json!({ "data": view })).into_response()
+    })
 }
 
 async fn fetch_message(
     State(sb): State<Sandbox>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let found = lock(&account.messages).get(&id).cloned();
-    match found {
-        Some(m) => axum::Json(json!({ "data": message_json(&account, &m) })).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "10005",
-            "Resource not found",
-            "no such message",
-        ),
-    }
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        let found = lock(&account.messages).get(&id).cloned();
+        match found {
+            Some(m) => axum::Json(json!({ "data": message_json(&account, &m) })).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "10005",
+                "Resource not found",
+                "no such message",
+            ),
+        }
+    })
 }
 
-async fn available(
-    State(sb): State<Sandbox>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(e) = authorize(&sb, &headers).await {
-        return e;
-    }
-    let pairs = query_pairs(&q);
-    let Some(country) = param(&pairs, "filter[country_code]") else {
-        return invalid("filter[country_code] is required");
-    };
-    let kind = param(&pairs, "filter[phone_number_type]").unwrap_or("local");
-    let limit = param(&pairs, "filter[limit]")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(20usize)
-        .min(100);
-    let data: Vec<Value> = crate::admin::offer(country, kind, param(&pairs, "filter[national_destination_code]"), limit)
+async fn available(State(sb): State<Sandbox>, RawQuery(q): RawQuery, headers: HeaderMap) -> Reply {
+    Ok({
+        authorize(&sb, &headers).await?;
+        let pairs = query_pairs(&q);
+        let Some(country) = param(&pairs, "filter[country_code]") else {
+            return Err(invalid("filter[country_code] is required").into());
+        };
+        let kind = param(&pairs, "filter[phone_number_type]").unwrap_or("local");
+        let limit = param(&pairs, "filter[limit]")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(20usize)
+            .min(100);
+        let data: Vec<Value> = crate::admin::offer(country, kind, param(&pairs, "filter[national_destination_code]"), limit)
         .into_iter()
         .map(|(e164, region)| json!({
             "record_type": "available_phone_number", "phone_number": e164,
@@ -409,111 +404,103 @@ async fn available(
             "cost_information": { "monthly_cost": "1.00", "upfront_cost": "1.00", "currency": "USD" },
         }))
         .collect();
-    let total = data.len();
-    axum::Json(
-        json!({ "data": data, "meta": { "total_results": total, "best_effort_results": 0 } }),
-    )
-    .into_response()
+        let total = data.len();
+        axum::Json(
+            json!({ "data": data, "meta": { "total_results": total, "best_effort_results": 0 } }),
+        )
+        .into_response()
+    })
 }
 
-async fn order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let v = match json_body(&body) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let wanted: Vec<String> = v
-        .get("phone_numbers")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|p| text(p, "phone_number"))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    if wanted.is_empty() {
-        return invalid("phone_numbers must list at least one phone_number");
-    }
-    let mut lines = Vec::new();
-    for e164 in &wanted {
-        let ok =
-            valid_e164(e164) && crate::admin::is_offered(e164) && account.owned(e164).is_none();
-        if ok {
-            lock(&account.numbers).push(OwnedNumber {
-                id: number_id(Style::Telnyx, sb.next_id(), 0),
-                e164: e164.clone(),
-                sms_url: None,
-                voice_url: None,
-            });
+async fn order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        let v = json_body(&body)?;
+        let wanted: Vec<String> = v
+            .get("phone_numbers")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|p| text(p, "phone_number"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if wanted.is_empty() {
+            return Err(invalid("phone_numbers must list at least one phone_number").into());
         }
-        lines.push(json!({ "id": format!("{:x}", sb.next_id()), "phone_number": e164, "status": if ok { "success" } else { "failure" } }));
-    }
-    let all_ok = lines.iter().all(|l| l["status"] == "success");
-    axum::Json(json!({ "data": {
+        let mut lines = Vec::new();
+        for e164 in &wanted {
+            let ok =
+                valid_e164(e164) && crate::admin::is_offered(e164) && account.owned(e164).is_none();
+            if ok {
+                lock(&account.numbers).push(OwnedNumber {
+                    id: number_id(Style::Telnyx, sb.next_id(), 0),
+                    e164: e164.clone(),
+                    sms_url: None,
+                    voice_url: None,
+                });
+            }
+            lines.push(json!({ "id": format!("{:x}", sb.next_id()), "phone_number": e164, "status": if ok { "success" } else { "failure" } }));
+        }
+        let all_ok = lines.iter().all(|l| l["status"] == "success");
+        axum::Json(json!({ "data": {
         "record_type": "number_order", "id": format!("order-{:x}", sb.next_id()),
         "status": if all_ok { "success" } else { "failure" }, "phone_numbers_count": lines.len(), "phone_numbers": lines,
     } }))
     .into_response()
+    })
 }
 
 async fn list_numbers(
     State(sb): State<Sandbox>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let pairs = query_pairs(&q);
-    let size: usize = param(&pairs, "page[size]")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20)
-        .clamp(1, 250);
-    let page: usize = param(&pairs, "page[number]")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let filter = param(&pairs, "filter[phone_number]");
-    let all: Vec<OwnedNumber> = lock(&account.numbers)
-        .iter()
-        .filter(|n| filter.is_none_or(|f| f == n.e164))
-        .cloned()
-        .collect();
-    let data: Vec<Value> = all
-        .iter()
-        .skip((page - 1) * size)
-        .take(size)
-        .map(|n| number_json(&account, n))
-        .collect();
-    axum::Json(json!({ "data": data, "meta": {
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        let pairs = query_pairs(&q);
+        let size: usize = param(&pairs, "page[size]")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20)
+            .clamp(1, 250);
+        let page: usize = param(&pairs, "page[number]")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1)
+            .max(1);
+        let filter = param(&pairs, "filter[phone_number]");
+        let all: Vec<OwnedNumber> = lock(&account.numbers)
+            .iter()
+            .filter(|n| filter.is_none_or(|f| f == n.e164))
+            .cloned()
+            .collect();
+        let data: Vec<Value> = all
+            .iter()
+            .skip((page - 1) * size)
+            .take(size)
+            .map(|n| number_json(&account, n))
+            .collect();
+        axum::Json(json!({ "data": data, "meta": {
         "total_results": all.len(), "total_pages": all.len().div_ceil(size).max(1), "page_number": page, "page_size": size,
     } }))
     .into_response()
+    })
 }
 
-async fn release(
-    State(sb): State<Sandbox>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let mut numbers = lock(&account.numbers);
-    let Some(pos) = numbers.iter().position(|n| n.id == id) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "10005",
-            "Resource not found",
-            "no such phone number",
-        );
-    };
-    let n = numbers.remove(pos);
-    axum::Json(json!({ "data": { "record_type": "phone_number", "id": n.id, "phone_number": n.e164, "status": "deleted" } })).into_response()
+async fn release(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers).await?;
+        let mut numbers = lock(&account.numbers);
+        let Some(pos) = numbers.iter().position(|n| n.id == id) else {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "10005",
+                "Resource not found",
+                "no such phone number",
+            )
+            .into());
+        };
+        let n = numbers.remove(pos);
+        axum::Json(json!({ "data": { "record_type": "phone_number", "id": n.id, "phone_number": n.e164, "status": "deleted" } })).into_response()
+    })
 }

@@ -1,6 +1,7 @@
 //! The Twilio REST 2010-04-01 endpoints the adapter uses.
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style, number_id};
+use crate::reply::{Fail, Reply};
 use crate::{Sandbox, lifecycle, lock};
 use axum::Router;
 use axum::body::Bytes;
@@ -80,7 +81,7 @@ fn refusal(r: Refusal) -> Response {
 }
 
 /// Checks basic auth against the account in the path and passes the fault gate.
-async fn authorize(sb: &Sandbox, headers: &HeaderMap, sid: &str) -> Result<Arc<Account>, Response> {
+async fn authorize(sb: &Sandbox, headers: &HeaderMap, sid: &str) -> Result<Arc<Account>, Fail> {
     let denied = || error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     let (user, password) = headers
         .get("authorization")
@@ -92,21 +93,23 @@ async fn authorize(sb: &Sandbox, headers: &HeaderMap, sid: &str) -> Result<Arc<A
             s.split_once(':')
                 .map(|(u, p)| (u.to_string(), p.to_string()))
         })
-        .ok_or_else(denied)?;
+        .ok_or_else(|| Fail::from(denied()))?;
     let account = sb
         .account(sid)
         .filter(|a| a.creds.style == Style::Twilio)
-        .ok_or_else(denied)?;
+        .ok_or_else(|| Fail::from(denied()))?;
     if user != sid || Some(password.as_str()) != account.creds.auth_token.as_deref() {
-        return Err(denied());
+        return Err(denied().into());
     }
-    crate::admin::gate(sb, &account).await.map_err(refusal)?;
+    crate::admin::gate(sb, &account)
+        .await
+        .map_err(|r| Fail::from(refusal(r)))?;
     Ok(account)
 }
 
-fn form(body: &Bytes) -> Result<Form, Response> {
+fn form(body: &Bytes) -> Result<Form, Fail> {
     serde_urlencoded::from_bytes(body)
-        .map_err(|_| error(StatusCode::BAD_REQUEST, 20001, "Malformed form body"))
+        .map_err(|_| error(StatusCode::BAD_REQUEST, 20001, "Malformed form body").into())
 }
 
 fn field<'a>(f: &'a Form, name: &str) -> Option<&'a str> {
@@ -116,13 +119,14 @@ fn field<'a>(f: &'a Form, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn strip_json(file: &str) -> Result<&str, Response> {
+fn strip_json(file: &str) -> Result<&str, Fail> {
     file.strip_suffix(".json").ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
             20404,
             "The requested resource was not found",
         )
+        .into()
     })
 }
 
@@ -181,15 +185,14 @@ async fn fetch_account(
     State(sb): State<Sandbox>,
     Path(file): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let sid = match strip_json(&file) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    match authorize(&sb, &headers, sid).await {
+) -> Reply {
+    Ok({
+        let sid = strip_json(&file)?;
+        match authorize(&sb, &headers, sid).await {
         Ok(_) => axum::Json(json!({ "sid": sid, "friendly_name": "Sandbox account", "status": "active", "type": "Full" })).into_response(),
-        Err(e) => e,
+        Err(e) => e.into_response(),
     }
+    })
 }
 
 async fn create_call(
@@ -197,96 +200,95 @@ async fn create_call(
     Path(sid): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let f = match form(&body) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    let (Some(to), Some(from)) = (field(&f, "To"), field(&f, "From")) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21201,
-            "No 'To' number is specified",
-        );
-    };
-    if !valid_e164(to) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21211,
-            &format!("Invalid 'To' Phone Number: {to}"),
-        );
-    }
-    if account.owned(from).is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21210,
-            &format!(
-                "The source phone number provided, {from}, is not yet verified for your account"
-            ),
-        );
-    }
-    if field(&f, "Url").is_none()
-        && field(&f, "Twiml").is_none()
-        && field(&f, "ApplicationSid").is_none()
-    {
-        return error(StatusCode::BAD_REQUEST, 21205, "Url parameter is required");
-    }
-    let mut events: Vec<String> = f
-        .iter()
-        .filter(|(k, _)| k == "StatusCallbackEvent")
-        .flat_map(|(_, v)| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .collect();
-    if !events.iter().any(|e| e == "completed") {
-        events.push("completed".into());
-    }
-    let (id, seq) = new_sid(&sb, "CA");
-    let call = Call {
-        id: id.clone(),
-        seq,
-        to: to.into(),
-        from: from.into(),
-        status: "queued".into(),
-        duration: 0,
-        callback: field(&f, "StatusCallback").map(str::to_owned),
-        events,
-        command_id: None,
-        created_ms: sb.clock().now_ms(),
-        sequence: 0,
-    };
-    let view = call_json(&account, &call);
-    lock(&account.calls).insert(id.clone(), call);
-    lifecycle::run_call(sb.clone(), account.clone(), id, seq);
-    (StatusCode::CREATED, axum::Json(view)).into_response()
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let f = form(&body)?;
+        let (Some(to), Some(from)) = (field(&f, "To"), field(&f, "From")) else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                21201,
+                "No 'To' number is specified",
+            )
+            .into());
+        };
+        if !valid_e164(to) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                21211,
+                &format!("Invalid 'To' Phone Number: {to}"),
+            )
+            .into());
+        }
+        if account.owned(from).is_none() {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                21210,
+                &format!(
+                    "The source phone number provided, {from}, is not yet verified for your account"
+                ),
+            )
+            .into());
+        }
+        if field(&f, "Url").is_none()
+            && field(&f, "Twiml").is_none()
+            && field(&f, "ApplicationSid").is_none()
+        {
+            return Err(error(StatusCode::BAD_REQUEST, 21205, "Url parameter is required").into());
+        }
+        let mut events: Vec<String> = f
+            .iter()
+            .filter(|(k, _)| k == "StatusCallbackEvent")
+            .flat_map(|(_, v)| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        if !events.iter().any(|e| e == "completed") {
+            events.push("completed".into());
+        }
+        let (id, seq) = new_sid(&sb, "CA");
+        let call = Call {
+            id: id.clone(),
+            seq,
+            to: to.into(),
+            from: from.into(),
+            status: "queued".into(),
+            duration: 0,
+            callback: field(&f, "StatusCallback").map(str::to_owned),
+            events,
+            command_id: None,
+            created_ms: sb.clock().now_ms(),
+            sequence: 0,
+        };
+        let view = call_json(&account, &call);
+        lock(&account.calls).insert(id.clone(), call);
+        lifecycle::run_call(sb.clone(), account.clone(), id, seq);
+        (StatusCode::CREATED, axum::Json(view)).into_response()
+    })
 }
 
 async fn fetch_call(
     State(sb): State<Sandbox>,
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let Ok(id) = strip_json(&file) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
-    };
-    match lock(&account.calls).get(id) {
-        Some(c) => axum::Json(call_json(&account, c)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        ),
-    }
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let Ok(id) = strip_json(&file) else {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            )
+            .into());
+        };
+        match lock(&account.calls).get(id) {
+            Some(c) => axum::Json(call_json(&account, c)).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            ),
+        }
+    })
 }
 
 async fn update_call(
@@ -294,43 +296,44 @@ async fn update_call(
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
-        return error(StatusCode::BAD_REQUEST, 20001, "Malformed request");
-    };
-    if lock(&account.calls).get(id).is_none() {
-        return error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
-    }
-    match field(&f, "Status") {
-        Some("completed" | "canceled") => {
-            lifecycle::hang_up(&sb, &account, id);
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
+            return Err(error(StatusCode::BAD_REQUEST, 20001, "Malformed request").into());
+        };
+        if lock(&account.calls).get(id).is_none() {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            )
+            .into());
         }
-        Some(other) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                21218,
-                &format!("Invalid Status {other}"),
-            );
+        match field(&f, "Status") {
+            Some("completed" | "canceled") => {
+                lifecycle::hang_up(&sb, &account, id);
+            }
+            Some(other) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    21218,
+                    &format!("Invalid Status {other}"),
+                )
+                .into());
+            }
+            None if field(&f, "Twiml").is_some() || field(&f, "Url").is_some() => {}
+            None => return Err(error(StatusCode::BAD_REQUEST, 21218, "Nothing to update").into()),
         }
-        None if field(&f, "Twiml").is_some() || field(&f, "Url").is_some() => {}
-        None => return error(StatusCode::BAD_REQUEST, 21218, "Nothing to update"),
-    }
-    match lock(&account.calls).get(id) {
-        Some(c) => axum::Json(call_json(&account, c)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        ),
-    }
+        match lock(&account.calls).get(id) {
+            Some(c) => axum::Json(call_json(&account, c)).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            ),
+        }
+    })
 }
 
 async fn create_message(
@@ -338,88 +341,85 @@ async fn create_message(
     Path(sid): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let f = match form(&body) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    let Some(to) = field(&f, "To") else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21604,
-            "A 'To' phone number is required",
-        );
-    };
-    let from = field(&f, "From").unwrap_or_default();
-    let bare = |s: &str| s.strip_prefix("whatsapp:").unwrap_or(s).to_string();
-    if !valid_e164(&bare(to)) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21211,
-            &format!("Invalid 'To' Phone Number: {to}"),
-        );
-    }
-    if account.owned(&bare(from)).is_none() {
-        return error(
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let f = form(&body)?;
+        let Some(to) = field(&f, "To") else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                21604,
+                "A 'To' phone number is required",
+            )
+            .into());
+        };
+        let from = field(&f, "From").unwrap_or_default();
+        let bare = |s: &str| s.strip_prefix("whatsapp:").unwrap_or(s).to_string();
+        if !valid_e164(&bare(to)) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                21211,
+                &format!("Invalid 'To' Phone Number: {to}"),
+            )
+            .into());
+        }
+        if account.owned(&bare(from)).is_none() {
+            return Err(error(
             StatusCode::BAD_REQUEST,
             21606,
             &format!(
                 "The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account"
             ),
-        );
-    }
-    let text = field(&f, "Body").unwrap_or_default().to_string();
-    let media: Vec<String> = f
-        .iter()
-        .filter(|(k, _)| k == "MediaUrl")
-        .map(|(_, v)| v.clone())
-        .collect();
-    if text.is_empty() && media.is_empty() {
-        return error(StatusCode::BAD_REQUEST, 21602, "Message body is required");
-    }
-    let (id, seq) = new_sid(&sb, if media.is_empty() { "SM" } else { "MM" });
-    let m = Message {
-        id: id.clone(),
-        to: to.into(),
-        from: from.into(),
-        segments: switchyard_core::rating::count_segments(&text).count,
-        body: text,
-        media,
-        status: "queued".into(),
-        error_code: None,
-        callback: field(&f, "StatusCallback").map(str::to_owned),
-        created_ms: sb.clock().now_ms(),
-    };
-    let view = message_json(&account, &m);
-    lock(&account.messages).insert(id.clone(), m);
-    lifecycle::run_message(sb.clone(), account.clone(), id, seq);
-    (StatusCode::CREATED, axum::Json(view)).into_response()
+        ).into());
+        }
+        let text = field(&f, "Body").unwrap_or_default().to_string();
+        let media: Vec<String> = f
+            .iter()
+            .filter(|(k, _)| k == "MediaUrl")
+            .map(|(_, v)| v.clone())
+            .collect();
+        if text.is_empty() && media.is_empty() {
+            return Err(error(StatusCode::BAD_REQUEST, 21602, "Message body is required").into());
+        }
+        let (id, seq) = new_sid(&sb, if media.is_empty() { "SM" } else { "MM" });
+        let m = Message {
+            id: id.clone(),
+            to: to.into(),
+            from: from.into(),
+            segments: switchyard_core::rating::count_segments(&text).count,
+            body: text,
+            media,
+            status: "queued".into(),
+            error_code: None,
+            callback: field(&f, "StatusCallback").map(str::to_owned),
+            created_ms: sb.clock().now_ms(),
+        };
+        let view = message_json(&account, &m);
+        lock(&account.messages).insert(id.clone(), m);
+        lifecycle::run_message(sb.clone(), account.clone(), id, seq);
+        (StatusCode::CREATED, axum::Json(view)).into_response()
+    })
 }
 
 async fn fetch_message(
     State(sb): State<Sandbox>,
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let found = strip_json(&file)
-        .ok()
-        .and_then(|id| lock(&account.messages).get(id).cloned());
-    match found {
-        Some(m) => axum::Json(message_json(&account, &m)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        ),
-    }
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let found = strip_json(&file)
+            .ok()
+            .and_then(|id| lock(&account.messages).get(id).cloned());
+        match found {
+            Some(m) => axum::Json(message_json(&account, &m)).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            ),
+        }
+    })
 }
 
 async fn list_numbers(
@@ -427,37 +427,37 @@ async fn list_numbers(
     Path(sid): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let size: usize = field(&q, "PageSize")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 1000);
-    let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let all: Vec<OwnedNumber> = lock(&account.numbers)
-        .iter()
-        .filter(|n| field(&q, "PhoneNumber").is_none_or(|p| p == n.e164))
-        .cloned()
-        .collect();
-    let slice: Vec<Value> = all
-        .iter()
-        .skip(page * size)
-        .take(size)
-        .map(|n| number_json(&account, n))
-        .collect();
-    let base = format!("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json");
-    let next = ((page + 1) * size < all.len())
-        .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
-    axum::Json(json!({
-        "incoming_phone_numbers": slice, "page": page, "page_size": size,
-        "next_page_uri": next, "uri": format!("{base}?PageSize={size}&Page={page}"),
-        "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
-    }))
-    .into_response()
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let q: Form =
+            serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
+        let size: usize = field(&q, "PageSize")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(50)
+            .clamp(1, 1000);
+        let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let all: Vec<OwnedNumber> = lock(&account.numbers)
+            .iter()
+            .filter(|n| field(&q, "PhoneNumber").is_none_or(|p| p == n.e164))
+            .cloned()
+            .collect();
+        let slice: Vec<Value> = all
+            .iter()
+            .skip(page * size)
+            .take(size)
+            .map(|n| number_json(&account, n))
+            .collect();
+        let base = format!("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json");
+        let next = ((page + 1) * size < all.len())
+            .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
+        axum::Json(json!({
+            "incoming_phone_numbers": slice, "page": page, "page_size": size,
+            "next_page_uri": next, "uri": format!("{base}?PageSize={size}&Page={page}"),
+            "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
+        }))
+        .into_response()
+    })
 }
 
 async fn buy_number(
@@ -465,33 +465,30 @@ async fn buy_number(
     Path(sid): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let f = match form(&body) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    let Some(e164) = field(&f, "PhoneNumber").filter(|n| valid_e164(n)) else {
-        return error(StatusCode::BAD_REQUEST, 21421, "PhoneNumber is invalid");
-    };
-    if account.owned(e164).is_some() || !crate::admin::is_offered(e164) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21422,
-            &format!("PhoneNumber {e164} is not available"),
-        );
-    }
-    let n = OwnedNumber {
-        id: number_id(Style::Twilio, sb.next_id(), 0),
-        e164: e164.into(),
-        sms_url: field(&f, "SmsUrl").map(str::to_owned),
-        voice_url: field(&f, "VoiceUrl").map(str::to_owned),
-    };
-    lock(&account.numbers).push(n.clone());
-    (StatusCode::CREATED, axum::Json(number_json(&account, &n))).into_response()
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let f = form(&body)?;
+        let Some(e164) = field(&f, "PhoneNumber").filter(|n| valid_e164(n)) else {
+            return Err(error(StatusCode::BAD_REQUEST, 21421, "PhoneNumber is invalid").into());
+        };
+        if account.owned(e164).is_some() || !crate::admin::is_offered(e164) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                21422,
+                &format!("PhoneNumber {e164} is not available"),
+            )
+            .into());
+        }
+        let n = OwnedNumber {
+            id: number_id(Style::Twilio, sb.next_id(), 0),
+            e164: e164.into(),
+            sms_url: field(&f, "SmsUrl").map(str::to_owned),
+            voice_url: field(&f, "VoiceUrl").map(str::to_owned),
+        };
+        lock(&account.numbers).push(n.clone());
+        (StatusCode::CREATED, axum::Json(number_json(&account, &n))).into_response()
+    })
 }
 
 async fn update_number(
@@ -499,59 +496,60 @@ async fn update_number(
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
-        return error(StatusCode::BAD_REQUEST, 20001, "Malformed request");
-    };
-    let mut numbers = lock(&account.numbers);
-    let Some(n) = numbers.iter_mut().find(|n| n.id == id) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
-    };
-    if let Some(url) = field(&f, "SmsUrl") {
-        n.sms_url = Some(url.into());
-    }
-    if let Some(url) = field(&f, "VoiceUrl") {
-        n.voice_url = Some(url.into());
-    }
-    let view = number_json(&account, n);
-    axum::Json(view).into_response()
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
+            return Err(error(StatusCode::BAD_REQUEST, 20001, "Malformed request").into());
+        };
+        let mut numbers = lock(&account.numbers);
+        let Some(n) = numbers.iter_mut().find(|n| n.id == id) else {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            )
+            .into());
+        };
+        if let Some(url) = field(&f, "SmsUrl") {
+            n.sms_url = Some(url.into());
+        }
+        if let Some(url) = field(&f, "VoiceUrl") {
+            n.voice_url = Some(url.into());
+        }
+        let view = number_json(&account, n);
+        axum::Json(view).into_response()
+    })
 }
 
 async fn release_number(
     State(sb): State<Sandbox>,
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
-    let account = match authorize(&sb, &headers, &sid).await {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let Ok(id) = strip_json(&file) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
-    };
-    let mut numbers = lock(&account.numbers);
-    let before = numbers.len();
-    numbers.retain(|n| n.id != id);
-    if numbers.len() == before {
-        return error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
-    }
-    StatusCode::NO_CONTENT.into_response()
+) -> Reply {
+    Ok({
+        let account = authorize(&sb, &headers, &sid).await?;
+        let Ok(id) = strip_json(&file) else {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            )
+            .into());
+        };
+        let mut numbers = lock(&account.numbers);
+        let before = numbers.len();
+        numbers.retain(|n| n.id != id);
+        if numbers.len() == before {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            )
+            .into());
+        }
+        StatusCode::NO_CONTENT.into_response()
+    })
 }
 
 async fn available(
@@ -559,28 +557,29 @@ async fn available(
     Path((sid, country, file)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-) -> Response {
-    if let Err(e) = authorize(&sb, &headers, &sid).await {
-        return e;
-    }
-    let kind = match file.as_str() {
-        "Local.json" => "local",
-        "TollFree.json" => "toll_free",
-        "Mobile.json" => "mobile",
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            );
-        }
-    };
-    let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let limit = field(&q, "PageSize")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20usize)
-        .min(50);
-    let list: Vec<Value> = crate::admin::offer(&country, kind, field(&q, "AreaCode"), limit)
+) -> Reply {
+    Ok({
+        authorize(&sb, &headers, &sid).await?;
+        let kind = match file.as_str() {
+            "Local.json" => "local",
+            "TollFree.json" => "toll_free",
+            "Mobile.json" => "mobile",
+            _ => {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    20404,
+                    "The requested resource was not found",
+                )
+                .into());
+            }
+        };
+        let q: Form =
+            serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
+        let limit = field(&q, "PageSize")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20usize)
+            .min(50);
+        let list: Vec<Value> = crate::admin::offer(&country, kind, field(&q, "AreaCode"), limit)
         .into_iter()
         .map(|(e164, region)| json!({
             "phone_number": e164, "friendly_name": e164, "iso_country": country.to_ascii_uppercase(),
@@ -588,5 +587,6 @@ async fn available(
             "capabilities": { "voice": true, "SMS": true, "MMS": kind != "toll_free", "fax": false },
         }))
         .collect();
-    axum::Json(json!({ "available_phone_numbers": list, "uri": format!("/2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/{country}/{file}") })).into_response()
+        axum::Json(json!({ "available_phone_numbers": list, "uri": format!("/2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/{country}/{file}") })).into_response()
+    })
 }

@@ -2,6 +2,7 @@
 //! credentials, rate decks, routing decisions with an audit log, OpenAPI, health and
 //! metrics. The binary's `serve` command wires it to a store and a listener.
 
+mod adapters;
 pub mod api;
 mod decision_log;
 pub mod error;
@@ -65,12 +66,17 @@ pub async fn start(
         .await
         .map_err(std::io::Error::other)?;
     let (decisions, writer) = DecisionLog::start(store.clone());
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let state: Shared = Arc::new(AppState::new(
         store,
         master_key,
         decisions,
         metrics_handle(),
         settings,
+        public_url,
     ));
     let listen_task = tokio::spawn(state.routing.clone().listen());
     // Build every organisation's snapshot up front so the first request is fast.
@@ -84,6 +90,8 @@ pub async fn start(
         }
         Err(e) => tracing::warn!(error = %e, "cannot list organisations"),
     }
+    let state_url = state.public_url.clone();
+    let sandbox_on = state.sandbox.is_some();
     let (shutdown, mut rx) = tokio::sync::watch::channel(false);
     let app = api::app(state.clone());
     let done = tokio::spawn(async move {
@@ -104,7 +112,7 @@ pub async fn start(
         drop(state);
         let _ = writer.await;
     });
-    tracing::info!(%addr, "switchyard listening");
+    tracing::info!(%addr, public_url = state_url, sandbox = sandbox_on, "switchyard listening");
     Ok(Running {
         addr,
         done,

@@ -7,6 +7,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchyard_providers::http::HttpClient;
+use switchyard_sandbox::{Sandbox, SandboxConfig};
 use switchyard_store::{ApiKey, Store};
 
 /// Server settings that handlers read.
@@ -18,6 +20,11 @@ pub struct ServerSettings {
     pub max_upload_bytes: usize,
     /// Whether routing decisions are written to the routing audit log.
     pub log_decisions: bool,
+    /// The URL providers reach this server at (webhooks are signed over it); default
+    /// `http://` plus the listening address.
+    pub public_url: Option<String>,
+    /// The built-in sandbox carrier, mounted at `/sandbox`; `None` turns it off.
+    pub sandbox: Option<SandboxConfig>,
 }
 
 impl Default for ServerSettings {
@@ -26,6 +33,8 @@ impl Default for ServerSettings {
             max_json_bytes: 1 << 20,
             max_upload_bytes: 256 << 20,
             log_decisions: true,
+            public_url: None,
+            sandbox: Some(SandboxConfig::default()),
         }
     }
 }
@@ -44,6 +53,12 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Settings.
     pub settings: ServerSettings,
+    /// Where providers reach this server, without a trailing slash.
+    pub public_url: String,
+    /// The built-in sandbox, when enabled.
+    pub sandbox: Option<Sandbox>,
+    /// The client every provider adapter shares.
+    pub http: HttpClient,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
 }
 
@@ -59,8 +74,12 @@ impl AppState {
         decisions: DecisionLog,
         metrics: PrometheusHandle,
         settings: ServerSettings,
+        public_url: String,
     ) -> Self {
         AppState {
+            sandbox: settings.sandbox.map(Sandbox::new),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            http: HttpClient::default(),
             routing: Arc::new(RoutingRegistry::new(store.clone())),
             store,
             master_key,

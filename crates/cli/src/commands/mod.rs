@@ -3,4 +3,5 @@
 pub mod bench;
 mod bench_http;
 pub mod route;
+pub mod sandbox;
 pub mod service;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use switchyard_core::Channel;
 use switchyard_core::deck::{ImportError, ImportOptions, import_csv};
+use switchyard_sandbox::SandboxConfig;
 use switchyard_server::ServerSettings;
 use switchyard_store::{NewDeck, Role, Store};
 
@@ -16,6 +17,13 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "SWITCHYARD_LISTEN")]
     listen: Option<String>,
+    /// URL providers reach this server at, for webhooks (default: http:// + the listening
+    /// address). Behind a proxy, set it to the public URL: Twilio signs it.
+    #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Do not run the built-in sandbox carrier.
+    #[arg(long, env = "SWITCHYARD_NO_SANDBOX")]
+    no_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,7 +124,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
-    let config = Config::load(global, args.listen)?;
+    let mut config = Config::load(global, args.listen)?;
+    if args.public_url.is_some() {
+        config.public_url = args.public_url;
+    }
+    if args.no_sandbox {
+        config.sandbox = false;
+    }
+    if let Some(url) = &config.public_url {
+        url::Url::parse(url).with_context(|| format!("public_url {url:?} is not a URL"))?;
+    }
     init_logging(&config.log.0);
     runtime()?.block_on(async {
         let key = config.master_key()?;
@@ -127,6 +144,11 @@ pub fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
         let settings = ServerSettings {
             max_upload_bytes: config.max_upload_bytes,
             log_decisions: config.log_decisions,
+            public_url: config.public_url.clone(),
+            sandbox: config.sandbox.then_some(SandboxConfig {
+                seed: config.sandbox_seed,
+                speed: config.sandbox_speed,
+            }),
             ..ServerSettings::default()
         };
         let running = switchyard_server::start(store, key, settings, listener).await?;

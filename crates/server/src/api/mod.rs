@@ -1,10 +1,13 @@
 //! The HTTP API: routes, their OpenAPI document, and the layers around them.
 
 pub mod keys;
+pub mod numbers;
 pub mod providers;
 pub mod rates;
 pub mod routing;
+pub mod sandbox;
 pub mod system;
+pub mod webhooks;
 
 use crate::middleware;
 use crate::state::Shared;
@@ -52,6 +55,13 @@ fn v1() -> OpenApiRouter<Shared> {
             providers::delete
         ))
         .routes(routes!(providers::test))
+        .routes(routes!(numbers::available))
+        .routes(routes!(numbers::import))
+        .routes(routes!(numbers::sync))
+        .routes(routes!(numbers::list))
+        .routes(routes!(webhooks::list))
+        .routes(routes!(sandbox::inbound))
+        .routes(routes!(sandbox::faults))
         .routes(routes!(rates::upload, rates::versions))
         .routes(routes!(rates::deck, rates::delete_deck))
         .routes(routes!(rates::lookup))
@@ -65,14 +75,25 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(keys::audit))
 }
 
+/// Routes outside API-key authentication: provider webhooks prove themselves with the
+/// provider's signature instead.
+fn unauthenticated() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(webhooks::receive))
+}
+
 /// The OpenAPI 3.1 document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    v1().split_for_parts().1
+    let mut doc = v1().split_for_parts().1;
+    doc.merge(unauthenticated().split_for_parts().1);
+    doc
 }
 
 /// The whole application.
 pub fn app(state: Shared) -> axum::Router {
-    let (v1, doc) = v1().split_for_parts();
+    let (v1, mut doc) = v1().split_for_parts();
+    let (hooks, hooks_doc) = unauthenticated().split_for_parts();
+    doc.merge(hooks_doc);
+    let hooks = hooks.layer(DefaultBodyLimit::max(state.settings.max_json_bytes));
     // JSON bodies are limited by the JSON extractor; this is the ceiling for deck uploads.
     let upload_limit = state.settings.max_upload_bytes;
     let v1 = v1
@@ -82,7 +103,7 @@ pub fn app(state: Shared) -> axum::Router {
         ))
         .layer(DefaultBodyLimit::max(upload_limit));
     let doc = std::sync::Arc::new(doc);
-    axum::Router::new()
+    let app = axum::Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
@@ -95,7 +116,12 @@ pub fn app(state: Shared) -> axum::Router {
         )
         .route("/docs", get(system::docs))
         .merge(v1)
-        .fallback(|| async { crate::error::ApiError::not_found("route") })
+        .merge(hooks);
+    let app = match &state.sandbox {
+        Some(sandbox) => app.nest_service("/sandbox", sandbox.carrier_router()),
+        None => app,
+    };
+    app.fallback(|| async { crate::error::ApiError::not_found("route") })
         .layer(axum::middleware::from_fn(middleware::access_log))
         .route_layer(axum::middleware::from_fn(middleware::metrics))
         .with_state(state)

@@ -1,5 +1,6 @@
 //! `/v1/provider-types` and `/v1/providers`: the provider registry.
 
+use crate::adapters;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::middleware::Auth;
@@ -33,6 +34,8 @@ pub struct ProviderView {
     /// Live health, once routing has seen the provider.
     #[schema(value_type = Option<Object>)]
     health: Option<Value>,
+    /// Where this provider must send its webhooks (used as the status callback).
+    webhook_url: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -177,6 +180,7 @@ async fn view(state: &Shared, r: &ProviderRecord) -> ApiResult<ProviderView> {
         settings,
         effective_capabilities: effective,
         health,
+        webhook_url: adapters::webhook_url(state, &r.id),
         created_at: r.created_at,
         updated_at: r.updated_at,
     })
@@ -204,6 +208,10 @@ pub async fn create(
     let t = provider_type(&body.kind)?;
     check_name(&body.name)?;
     check_credentials(&t, &body.credentials)?;
+    let mut credentials = body.credentials;
+    if t.name == "sandbox" {
+        adapters::open_sandbox_account(&state, &mut credentials)?;
+    }
     let settings = ProviderSettings {
         priority: body.priority,
         weight: body.weight.unwrap_or(1),
@@ -217,7 +225,7 @@ pub async fn create(
     check_settings(&settings)?;
     let sealed = state
         .master_key
-        .encrypt(&serde_json::to_vec(&body.credentials).map_err(ApiError::internal)?);
+        .encrypt(&serde_json::to_vec(&credentials).map_err(ApiError::internal)?);
     let record = state
         .store
         .insert_provider(NewProvider {
@@ -295,7 +303,14 @@ pub async fn update(
         check_name(&name)?;
         r.name = name;
     }
-    if let Some(creds) = body.credentials {
+    if let Some(mut creds) = body.credentials {
+        if r.kind == "sandbox" {
+            // The sandbox account's generated credentials stay unless replaced.
+            let mut merged = adapters::credentials(&state, &r)?;
+            merged.append(&mut creds);
+            adapters::sandbox_profile(&merged)?;
+            creds = merged;
+        }
         check_credentials(&provider_type(&r.kind)?, &creds)?;
         r.credentials = state
             .master_key
@@ -335,8 +350,10 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Checks the provider's credentials against the provider.
-#[utoipa::path(post, path = "/v1/providers/{id}/test", tag = "providers", responses((status = 200, description = "Reachable"), (status = 501, description = "No adapter for this type yet")))]
+/// Checks the provider's credentials by calling the provider.
+#[utoipa::path(post, path = "/v1/providers/{id}/test", tag = "providers",
+    responses((status = 200, description = "Reachable"), (status = 502, description = "The provider refused or failed"),
+        (status = 501, description = "No adapter for this type yet")))]
 pub async fn test(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
@@ -344,24 +361,19 @@ pub async fn test(
 ) -> ApiResult<axum::Json<Value>> {
     auth.require(Role::Operator)?;
     let r = load(&state, &auth, &id).await?;
-    state.master_key.decrypt(&r.credentials).map_err(|e| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "credentials_unreadable",
-            e.to_string(),
-        )
-    })?;
-    if r.kind == "sandbox" {
-        return Ok(axum::Json(
-            json!({ "ok": true, "provider": r.id, "detail": "the built-in sandbox is always reachable" }),
-        ));
-    }
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "adapter_unavailable",
-        format!(
-            "connection tests for {} arrive with its adapter; the credentials are stored and decrypt correctly",
-            r.kind
-        ),
-    ))
+    let adapter = adapters::adapter_for(&state, &r)?;
+    let started = std::time::Instant::now();
+    let info = adapter
+        .connection
+        .test_connection()
+        .await
+        .map_err(adapters::provider_error)?;
+    Ok(axum::Json(json!({
+        "ok": true,
+        "provider": r.id,
+        "account": info.account,
+        "detail": info.detail,
+        "latency_ms": started.elapsed().as_millis() as u64,
+        "webhook_url": adapters::webhook_url(&state, &r.id),
+    })))
 }
