@@ -289,3 +289,68 @@ fn serve_never_logs_credentials_and_keeps_its_key_file_private() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn sandbox_command_serves_accounts_and_their_tokens_stay_out_of_logs() {
+    use std::io::BufRead;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        l.local_addr().expect("addr").port()
+    };
+    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["sandbox", "--port", &port.to_string(), "--seed", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sandbox starts");
+    let mut lines = std::io::BufReader::new(sandbox.stdout.take().expect("stdout")).lines();
+    let banner = lines.next().expect("banner").expect("line");
+    assert!(banner.contains(&format!("127.0.0.1:{port}")), "{banner}");
+    let twilio: serde_json::Value =
+        serde_json::from_str(&lines.next().expect("twilio").expect("line")).expect("json");
+    let telnyx: serde_json::Value =
+        serde_json::from_str(&lines.next().expect("telnyx").expect("line")).expect("json");
+    assert_eq!(
+        (twilio["style"].as_str(), telnyx["style"].as_str()),
+        (Some("twilio"), Some("telnyx"))
+    );
+    assert!(telnyx["public_key"].is_string() && telnyx["api_key"].is_string());
+    let token = twilio["auth_token"].as_str().expect("token").to_string();
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, key) = org_and_key(dir.path());
+    let server = Server::start(dir.path());
+    let body = serde_json::json!({"type": "sandbox", "name": "External sandbox", "credentials": {
+        "style": "twilio", "account_sid": twilio["account_sid"], "auth_token": token, "base_url": twilio["base_url"],
+    }});
+    let (status, created) = server.request("POST", "/v1/providers", &key, &body.to_string());
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id");
+    let (status, tested) = server.request("POST", &format!("/v1/providers/{id}/test"), &key, "{}");
+    assert_eq!(status, 200, "{tested}");
+    let (status, synced) = server.request(
+        "POST",
+        &format!("/v1/providers/{id}/numbers/sync"),
+        &key,
+        "{}",
+    );
+    assert_eq!(
+        (status, synced["added"].as_u64()),
+        (200, Some(5)),
+        "{synced}"
+    );
+    let logs = server.stop();
+    let _ = sandbox.kill();
+    assert!(
+        logs.contains("provider response"),
+        "adapter traffic is logged at debug: {logs}"
+    );
+    assert!(
+        logs.contains("****"),
+        "the account's auth_token field is masked"
+    );
+    assert!(
+        !logs.contains(&token),
+        "the auth token reached the logs:\n{logs}"
+    );
+}

@@ -211,7 +211,7 @@ impl HttpClient {
             Body::Form(pairs) => builder.form(pairs),
             Body::Json(v) => builder.json(v),
         };
-        tracing::debug!(provider, method = %req.method, url = %req.url, body = ?req.body, "provider request");
+        tracing::debug!(provider, method = %req.method, url = %req.url, body = %redacted_request(&req.body), "provider request");
         let sent = builder.send().await;
         let resp = match sent {
             Ok(r) => r,
@@ -264,7 +264,7 @@ impl HttpClient {
                 };
             }
         };
-        tracing::debug!(provider, status = status.as_u16(), body = %String::from_utf8_lossy(&body[..body.len().min(2048)]), "provider response");
+        tracing::debug!(provider, status = status.as_u16(), body = %redacted(&body), "provider response");
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             let limited = status == StatusCode::TOO_MANY_REQUESTS;
             let error = ProviderError {
@@ -296,6 +296,63 @@ impl HttpClient {
             headers,
             body,
         })
+    }
+}
+
+/// Whether a field name holds a secret (`auth_token`, `api_key`, `password`…).
+fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["token", "secret", "password", "key", "credential"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+fn redact_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if secret_name(k) && !v.is_object() && !v.is_array() {
+                    *v = serde_json::Value::String("****".into());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+fn redact_pairs(pairs: &[(String, String)]) -> String {
+    let shown: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), if secret_name(k) { "****" } else { v.as_str() }))
+        .collect();
+    serde_urlencoded::to_string(shown).unwrap_or_default()
+}
+
+/// A body for the debug log: secret-looking fields masked, long bodies cut.
+fn redacted(body: &[u8]) -> String {
+    let text = if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
+        redact_json(&mut v);
+        v.to_string()
+    } else if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
+        redact_pairs(&pairs)
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
+    text.chars().take(2048).collect()
+}
+
+fn redacted_request(body: &Body) -> String {
+    match body {
+        Body::Empty => String::new(),
+        Body::Form(pairs) => redact_pairs(pairs),
+        Body::Json(v) => {
+            let mut v = v.clone();
+            redact_json(&mut v);
+            v.to_string()
+        }
     }
 }
 
@@ -355,6 +412,24 @@ mod tests {
             assert!(wait <= Duration::from_secs(5), "{wait:?}");
             assert!(wait >= Duration::from_millis(100) * (1 << (attempt - 1)).min(25));
         }
+    }
+
+    #[test]
+    fn logged_bodies_mask_secrets() {
+        let json = redacted(br#"{"sid":"AC1","auth_token":"hunter2","nested":[{"api_key":"k"}]}"#);
+        assert!(
+            json.contains("AC1") && !json.contains("hunter2") && !json.contains("\"k\""),
+            "{json}"
+        );
+        let form = redacted(b"To=%2B1&SipAuthPassword=hunter2");
+        assert!(
+            form.contains("To=%2B1") && !form.contains("hunter2"),
+            "{form}"
+        );
+        let req = redacted_request(&Body::Json(
+            serde_json::json!({"to": "+1", "stream_auth_token": "t0p"}),
+        ));
+        assert!(!req.contains("t0p"), "{req}");
     }
 
     #[test]

@@ -186,13 +186,14 @@ async fn fetch_account(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let sid = strip_json(&file)?;
-        match authorize(&sb, &headers, sid).await {
-        Ok(_) => axum::Json(json!({ "sid": sid, "friendly_name": "Sandbox account", "status": "active", "type": "Full" })).into_response(),
-        Err(e) => e.into_response(),
-    }
-    })
+    let sid = strip_json(&file)?;
+    let account = authorize(&sb, &headers, sid).await?;
+    // Like Twilio, the account resource shows its auth token.
+    Ok(axum::Json(json!({
+        "sid": sid, "friendly_name": "Sandbox account", "status": "active", "type": "Full",
+        "auth_token": account.creds.auth_token,
+    }))
+    .into_response())
 }
 
 async fn create_call(
