@@ -341,6 +341,7 @@ fn sandbox_command_serves_accounts_and_their_tokens_stay_out_of_logs() {
     );
     let logs = server.stop();
     let _ = sandbox.kill();
+    let _ = sandbox.wait();
     assert!(
         logs.contains("provider response"),
         "adapter traffic is logged at debug: {logs}"
