@@ -118,15 +118,7 @@ async fn telnyx_numbers() {
 async fn call_and_message_round_trip(style: Style) {
     let rig = rig().await;
     let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
-    let from = adapter
-        .numbers
-        .as_ref()
-        .expect("numbers")
-        .list_owned()
-        .await
-        .expect("owned")[0]
-        .e164
-        .clone();
+    let from = common::first_number(&adapter).await;
     let voice = adapter.voice.as_ref().expect("voice");
     let placed = voice
         .create_call(&call_to(&from, steps()))
@@ -171,15 +163,7 @@ async fn call_and_message_round_trip(style: Style) {
         ..quick_profile()
     };
     let (_, slow_adapter) = rig.account(style, slow, fast_policy());
-    let from2 = slow_adapter
-        .numbers
-        .as_ref()
-        .expect("numbers")
-        .list_owned()
-        .await
-        .expect("owned")[0]
-        .e164
-        .clone();
+    let from2 = common::first_number(&slow_adapter).await;
     let v2 = slow_adapter.voice.as_ref().expect("voice");
     let ringing = v2
         .create_call(&call_to(&from2, steps()))
@@ -252,15 +236,7 @@ async fn inbound_traffic_arrives_signed_and_parsed() {
     for style in [Style::Twilio, Style::Telnyx] {
         rig.clear();
         let (creds, adapter) = rig.account(style, quick_profile(), fast_policy());
-        let ours = adapter
-            .numbers
-            .as_ref()
-            .expect("numbers")
-            .list_owned()
-            .await
-            .expect("owned")[0]
-            .e164
-            .clone();
+        let ours = common::first_number(&adapter).await;
         let sms = switchyard_sandbox::Inbound {
             kind: "sms".into(),
             from: "+447700900555".into(),
@@ -301,15 +277,7 @@ async fn tampered_and_replayed_webhooks_are_refused() {
     for style in [Style::Twilio, Style::Telnyx] {
         rig.clear();
         let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
-        let from = adapter
-            .numbers
-            .as_ref()
-            .expect("numbers")
-            .list_owned()
-            .await
-            .expect("owned")[0]
-            .e164
-            .clone();
+        let from = common::first_number(&adapter).await;
         adapter
             .messaging
             .as_ref()
@@ -399,15 +367,7 @@ async fn rate_limits_are_retried_after_the_delay_asked() {
 async fn server_errors_retry_reads_but_not_unkeyed_sends() {
     let rig = rig().await;
     let (creds, adapter) = rig.account(Style::Twilio, quick_profile(), fast_policy());
-    let from = adapter
-        .numbers
-        .as_ref()
-        .expect("numbers")
-        .list_owned()
-        .await
-        .expect("owned")[0]
-        .e164
-        .clone();
+    let from = common::first_number(&adapter).await;
     rig.sandbox.set_faults(
         &creds.key(),
         Faults {
@@ -445,15 +405,7 @@ async fn server_errors_retry_reads_but_not_unkeyed_sends() {
 
     // Telnyx dials carry `command_id`, so they are retried.
     let (tcreds, tadapter) = rig.account(Style::Telnyx, quick_profile(), fast_policy());
-    let tfrom = tadapter
-        .numbers
-        .as_ref()
-        .expect("numbers")
-        .list_owned()
-        .await
-        .expect("owned")[0]
-        .e164
-        .clone();
+    let tfrom = common::first_number(&tadapter).await;
     rig.sandbox.set_faults(
         &tcreds.key(),
         Faults {
@@ -480,15 +432,7 @@ async fn outages_and_timeouts_are_classified() {
         ..fast_policy()
     };
     let (creds, adapter) = rig.account(Style::Telnyx, quick_profile(), policy);
-    let from = adapter
-        .numbers
-        .as_ref()
-        .expect("numbers")
-        .list_owned()
-        .await
-        .expect("owned")[0]
-        .e164
-        .clone();
+    let from = common::first_number(&adapter).await;
     rig.sandbox.set_faults(
         &creds.key(),
         Faults {

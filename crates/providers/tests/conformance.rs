@@ -459,15 +459,7 @@ async fn adapter_requests_match_the_providers_openapi_documents() {
             let mut wa = MessageRequest {
                 channel: MessageChannel::Whatsapp,
                 to: "+447700900123".into(),
-                from: adapter
-                    .numbers
-                    .as_ref()
-                    .expect("numbers")
-                    .list_owned()
-                    .await
-                    .expect("owned")[0]
-                    .e164
-                    .clone(),
+                from: common::first_number(&adapter).await,
                 body: "Hi".into(),
                 media_urls: Vec::new(),
                 idempotency_key: "wa".into(),

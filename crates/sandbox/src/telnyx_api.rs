@@ -44,6 +44,11 @@ fn invalid(detail: &str) -> Response {
     )
 }
 
+/// Telnyx's 404.
+fn not_found(what: &str) -> Response {
+    error(StatusCode::NOT_FOUND, "10005", "Resource not found", what)
+}
+
 fn refusal(r: Refusal) -> Response {
     match r {
         Refusal::Outage => error(
@@ -241,12 +246,7 @@ async fn fetch_call(
         let account = authorize(&sb, &headers).await?;
         match lock(&account.calls).get(&id) {
             Some(c) => axum::Json(json!({ "data": call_json(&account, &sb, c) })).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                "10005",
-                "Resource not found",
-                "no such call",
-            ),
+            None => not_found("no such call"),
         }
     })
 }
@@ -263,13 +263,7 @@ async fn command(
         let status = match lock(&account.calls).get(&id) {
             Some(c) => c.status.clone(),
             None => {
-                return Err(error(
-                    StatusCode::NOT_FOUND,
-                    "10005",
-                    "Resource not found",
-                    "no such call",
-                )
-                .into());
+                return Err(not_found("no such call").into());
             }
         };
         if lifecycle::is_final(&status) {
@@ -287,13 +281,7 @@ async fn command(
             }
             "speak" | "playback_start" | "transfer" => {}
             _ => {
-                return Err(error(
-                    StatusCode::NOT_FOUND,
-                    "10005",
-                    "Resource not found",
-                    "unknown action",
-                )
-                .into());
+                return Err(not_found("unknown action").into());
             }
         }
         axum::Json(json!({ "data": { "result": "ok" } })).into_response()
@@ -373,12 +361,7 @@ async fn fetch_message(
         let found = lock(&account.messages).get(&id).cloned();
         match found {
             Some(m) => axum::Json(json!({ "data": message_json(&account, &m) })).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                "10005",
-                "Resource not found",
-                "no such message",
-            ),
+            None => not_found("no such message"),
         }
     })
 }
@@ -492,13 +475,7 @@ async fn release(State(sb): State<Sandbox>, Path(id): Path<String>, headers: Hea
         let account = authorize(&sb, &headers).await?;
         let mut numbers = lock(&account.numbers);
         let Some(pos) = numbers.iter().position(|n| n.id == id) else {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                "10005",
-                "Resource not found",
-                "no such phone number",
-            )
-            .into());
+            return Err(not_found("no such phone number").into());
         };
         let n = numbers.remove(pos);
         axum::Json(json!({ "data": { "record_type": "phone_number", "id": n.id, "phone_number": n.e164, "status": "deleted" } })).into_response()

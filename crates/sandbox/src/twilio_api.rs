@@ -59,6 +59,15 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
         .into_response()
 }
 
+/// Twilio's 404.
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        20404,
+        "The requested resource was not found",
+    )
+}
+
 fn refusal(r: Refusal) -> Response {
     match r {
         Refusal::Outage => error(
@@ -120,14 +129,7 @@ fn field<'a>(f: &'a Form, name: &str) -> Option<&'a str> {
 }
 
 fn strip_json(file: &str) -> Result<&str, Fail> {
-    file.strip_suffix(".json").ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        )
-        .into()
-    })
+    file.strip_suffix(".json").ok_or_else(|| not_found().into())
 }
 
 fn iso(ms: i64) -> String {
@@ -274,20 +276,11 @@ async fn fetch_call(
     Ok({
         let account = authorize(&sb, &headers, &sid).await?;
         let Ok(id) = strip_json(&file) else {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            )
-            .into());
+            return Err(not_found().into());
         };
         match lock(&account.calls).get(id) {
             Some(c) => axum::Json(call_json(&account, c)).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            ),
+            None => not_found(),
         }
     })
 }
@@ -304,12 +297,7 @@ async fn update_call(
             return Err(error(StatusCode::BAD_REQUEST, 20001, "Malformed request").into());
         };
         if lock(&account.calls).get(id).is_none() {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            )
-            .into());
+            return Err(not_found().into());
         }
         match field(&f, "Status") {
             Some("completed" | "canceled") => {
@@ -328,11 +316,7 @@ async fn update_call(
         }
         match lock(&account.calls).get(id) {
             Some(c) => axum::Json(call_json(&account, c)).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            ),
+            None => not_found(),
         }
     })
 }
@@ -414,11 +398,7 @@ async fn fetch_message(
             .and_then(|id| lock(&account.messages).get(id).cloned());
         match found {
             Some(m) => axum::Json(message_json(&account, &m)).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            ),
+            None => not_found(),
         }
     })
 }
@@ -505,12 +485,7 @@ async fn update_number(
         };
         let mut numbers = lock(&account.numbers);
         let Some(n) = numbers.iter_mut().find(|n| n.id == id) else {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            )
-            .into());
+            return Err(not_found().into());
         };
         if let Some(url) = field(&f, "SmsUrl") {
             n.sms_url = Some(url.into());
@@ -531,23 +506,13 @@ async fn release_number(
     Ok({
         let account = authorize(&sb, &headers, &sid).await?;
         let Ok(id) = strip_json(&file) else {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            )
-            .into());
+            return Err(not_found().into());
         };
         let mut numbers = lock(&account.numbers);
         let before = numbers.len();
         numbers.retain(|n| n.id != id);
         if numbers.len() == before {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            )
-            .into());
+            return Err(not_found().into());
         }
         StatusCode::NO_CONTENT.into_response()
     })
@@ -566,12 +531,7 @@ async fn available(
             "TollFree.json" => "toll_free",
             "Mobile.json" => "mobile",
             _ => {
-                return Err(error(
-                    StatusCode::NOT_FOUND,
-                    20404,
-                    "The requested resource was not found",
-                )
-                .into());
+                return Err(not_found().into());
             }
         };
         let q: Form =

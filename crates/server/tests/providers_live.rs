@@ -30,7 +30,7 @@ const QUICK: &str =
 async fn events(server: &Server, key: &str, provider: &str, want: usize) -> Vec<Value> {
     for _ in 0..100 {
         let (_, body) = server
-            .get(&format!("/v1/webhook-events?provider_id={provider}"), key)
+            .get(&format!("/v1/webhook-events?provider={provider}"), key)
             .await;
         let list = body["data"].as_array().cloned().unwrap_or_default();
         if list.len() >= want {

@@ -120,6 +120,16 @@ impl Twilio {
         })
     }
 
+    /// Points a number's inbound messages and calls at Switchyard's webhook.
+    fn inbound_routing(&self) -> [(&str, &str); 4] {
+        [
+            ("SmsUrl", &self.webhook_url),
+            ("SmsMethod", "POST"),
+            ("VoiceUrl", &self.webhook_url),
+            ("VoiceMethod", "POST"),
+        ]
+    }
+
     fn address(channel: MessageChannel, number: &str) -> String {
         match channel {
             MessageChannel::Whatsapp => format!("whatsapp:{number}"),
@@ -335,13 +345,7 @@ impl Numbers for Twilio {
             .call_api(
                 Method::POST,
                 self.url("/IncomingPhoneNumbers.json"),
-                form(&[
-                    ("PhoneNumber", e164),
-                    ("SmsUrl", &self.webhook_url),
-                    ("SmsMethod", "POST"),
-                    ("VoiceUrl", &self.webhook_url),
-                    ("VoiceMethod", "POST"),
-                ]),
+                form(&[&[("PhoneNumber", e164)], &self.inbound_routing()[..]].concat()),
             )
             .await?;
         Self::owned(&v)
@@ -402,12 +406,7 @@ impl Numbers for Twilio {
                     "/IncomingPhoneNumbers/{}.json",
                     number.provider_number_id
                 )),
-                form(&[
-                    ("SmsUrl", &self.webhook_url),
-                    ("SmsMethod", "POST"),
-                    ("VoiceUrl", &self.webhook_url),
-                    ("VoiceMethod", "POST"),
-                ]),
+                form(&self.inbound_routing()),
             )
             .await?;
         Self::owned(&v)

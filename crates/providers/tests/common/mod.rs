@@ -152,3 +152,16 @@ pub fn now_secs() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
+
+/// The first number the adapter's account owns.
+pub async fn first_number(adapter: &Adapter) -> String {
+    adapter
+        .numbers
+        .as_ref()
+        .expect("numbers")
+        .list_owned()
+        .await
+        .expect("owned")[0]
+        .e164
+        .clone()
+}

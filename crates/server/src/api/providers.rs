@@ -105,7 +105,29 @@ pub struct PageQuery {
 impl PageQuery {
     /// The limit, clamped.
     pub fn limit(&self) -> usize {
-        self.limit.unwrap_or(50).clamp(1, 500)
+        clamp_limit(self.limit)
+    }
+}
+
+fn clamp_limit(limit: Option<usize>) -> usize {
+    limit.unwrap_or(50).clamp(1, 500)
+}
+
+/// Cursor pagination of a list that can be narrowed to one provider.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ProviderPageQuery {
+    /// Only entries of this provider.
+    pub provider: Option<String>,
+    /// Items per page (1–500, default 50).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ProviderPageQuery {
+    /// The limit, clamped.
+    pub fn limit(&self) -> usize {
+        clamp_limit(self.limit)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/v1/routing`: decisions with explanations, the lowest-cost query and the routing audit log.
 
-use crate::api::providers::PageQuery;
+use crate::api::providers::ProviderPageQuery;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::middleware::{Auth, ReadOnly};
@@ -211,29 +211,14 @@ pub async fn lowest_cost(
     ))
 }
 
-/// Filters of the routing audit log.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct DecisionsQuery {
-    /// Only decisions whose primary is this provider.
-    provider: Option<String>,
-    /// Items per page (1–500, default 50).
-    limit: Option<usize>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// The routing audit log, newest first.
-#[utoipa::path(get, path = "/v1/routing/decisions", tag = "routing", params(DecisionsQuery), responses((status = 200, description = "Decisions")))]
+#[utoipa::path(get, path = "/v1/routing/decisions", tag = "routing", params(ProviderPageQuery), responses((status = 200, description = "Decisions")))]
 pub async fn decisions(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
-    Query(q): Query<DecisionsQuery>,
+    Query(q): Query<ProviderPageQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let limit = PageQuery {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit();
+    let limit = q.limit();
     let page = state
         .store
         .decisions_page(

@@ -1,7 +1,7 @@
 //! `POST /v1/webhooks/{provider_id}`: provider webhooks, verified with that provider's
 //! credentials before anything is stored; and the stored events for inspection.
 
-use super::providers::PageQuery;
+use super::providers::ProviderPageQuery;
 use crate::adapters;
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::Auth;
@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_providers::capability::{WebhookError, WebhookRequest};
 use switchyard_store::NewWebhookEvent;
@@ -94,34 +93,19 @@ pub async fn receive(
     Ok(([(header::CONTENT_TYPE, content_type)], ack).into_response())
 }
 
-/// Filters for stored events.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct EventQuery {
-    /// Only this provider's events.
-    provider_id: Option<String>,
-    /// Items per page (1–500, default 50).
-    limit: Option<usize>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// Stored webhook events, newest first, with their raw bodies.
-#[utoipa::path(get, path = "/v1/webhook-events", tag = "webhooks", params(EventQuery), responses((status = 200, description = "A page of events")))]
+#[utoipa::path(get, path = "/v1/webhook-events", tag = "webhooks", params(ProviderPageQuery), responses((status = 200, description = "A page of events")))]
 pub async fn list(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
-    Query(q): Query<EventQuery>,
+    Query(q): Query<ProviderPageQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let limit = PageQuery {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit();
+    let limit = q.limit();
     let page = state
         .store
         .webhook_events_page(
             auth.org(),
-            q.provider_id.as_deref(),
+            q.provider.as_deref(),
             q.cursor.as_deref(),
             limit,
         )
