@@ -2,6 +2,7 @@
 
 use crate::Sandbox;
 use crate::accounts::{Account, Style};
+use crate::behaviour::Profile;
 use crate::lock;
 use crate::notify::{self, Payload};
 use rust_decimal::Decimal;
@@ -90,6 +91,20 @@ pub fn advance(
     true
 }
 
+/// How the `seq`-th call to `to` ends its ringing: `in-progress` (answered), `busy`,
+/// `no-answer` or `failed`. Drawn from the seed alone, so a run repeats.
+pub fn outcome(account: &Account, profile: &Profile, seq: u64, to: &str) -> &'static str {
+    if account.draw(seq, 1) < profile.failure_rate {
+        "failed"
+    } else if account.draw(seq, 2) < profile.answer_rate_for(to) {
+        "in-progress"
+    } else if account.draw(seq, 3) < profile.busy_share {
+        "busy"
+    } else {
+        "no-answer"
+    }
+}
+
 /// Plays a new call out: initiated, ringing, then answered and completed after a drawn
 /// duration, or busy / no-answer / failed.
 pub fn run_call(sandbox: Sandbox, account: Arc<Account>, call_id: String, seq: u64) {
@@ -107,15 +122,7 @@ pub fn run_call(sandbox: Sandbox, account: Arc<Account>, call_id: String, seq: u
             return;
         }
         sandbox.clock().sleep(profile.ring_ms).await;
-        let outcome = if account.draw(seq, 1) < profile.failure_rate {
-            "failed"
-        } else if account.draw(seq, 2) < profile.answer_rate_for(&to) {
-            "in-progress"
-        } else if account.draw(seq, 3) < profile.busy_share {
-            "busy"
-        } else {
-            "no-answer"
-        };
+        let outcome = outcome(&account, &profile, seq, &to);
         if !advance(&sandbox, &account, &call_id, outcome, 0) || outcome != "in-progress" {
             return;
         }
@@ -182,4 +189,52 @@ fn set_message(sandbox: &Sandbox, account: &Account, id: &str, status: &str, err
     };
     let url = m.callback.clone().or_else(|| account.webhook_url());
     notify::deliver(sandbox, account, url, payload);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::AccountCredentials;
+
+    fn account(seed: u64) -> Account {
+        Account::new(
+            AccountCredentials::generate(Style::Twilio, seed, 0),
+            Profile::default(),
+            None,
+            seed,
+        )
+    }
+
+    #[test]
+    fn outcomes_repeat_with_the_seed_and_follow_the_profile() {
+        let mut profile = Profile {
+            answer_rate: 0.3,
+            failure_rate: 0.0,
+            ..Profile::default()
+        };
+        profile.answer_rate_by_prefix.insert("44".into(), 0.9);
+        let run = |seed| {
+            (0..2_000)
+                .map(|i| outcome(&account(seed), &profile, i, "+15550100"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7), "same seed, same outcomes");
+        assert_ne!(run(7), run(8), "another seed, other outcomes");
+        let answered = |to: &str| {
+            (0..4_000)
+                .filter(|i| outcome(&account(7), &profile, *i, to) == "in-progress")
+                .count() as f64
+                / 4_000.0
+        };
+        let us = answered("+15550100");
+        let uk = answered("+442071234567");
+        assert!((0.27..0.33).contains(&us), "{us}");
+        assert!((0.87..0.93).contains(&uk), "{uk}");
+        let busy = run(7).iter().filter(|o| **o == "busy").count() as f64 / 2_000.0;
+        assert!(
+            (0.30..0.40).contains(&busy),
+            "half of the unanswered 70 %: {busy}"
+        );
+        assert!(run(7).iter().all(|o| *o != "failed"));
+    }
 }
