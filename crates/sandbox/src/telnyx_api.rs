@@ -26,6 +26,11 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v2/phone_numbers/{id}", axum::routing::delete(release))
 }
 
+/// Ends a handler with an error.
+fn fail(status: StatusCode, code: &str, title: &str, detail: &str) -> Reply {
+    Err(error(status, code, title, detail).into())
+}
+
 /// Telnyx's error body.
 fn error(status: StatusCode, code: &str, title: &str, detail: &str) -> Response {
     (
@@ -33,6 +38,11 @@ fn error(status: StatusCode, code: &str, title: &str, detail: &str) -> Response 
         axum::Json(json!({ "errors": [{ "code": code, "title": title, "detail": detail }] })),
     )
         .into_response()
+}
+
+/// Ends a handler with Telnyx's 422 for an invalid parameter.
+fn fail_invalid(detail: &str) -> Reply {
+    Err(invalid(detail).into())
 }
 
 fn invalid(detail: &str) -> Response {
@@ -173,68 +183,64 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 async fn balance(State(sb): State<Sandbox>, headers: HeaderMap) -> Reply {
-    Ok({
-        match authorize(&sb, &headers).await {
-        Ok(_) => axum::Json(json!({ "data": { "record_type": "balance", "balance": "100.00", "available_credit": "100.00", "currency": "USD" } })).into_response(),
-        Err(e) => e.into_response(),
-    }
-    })
+    authorize(&sb, &headers).await?;
+    Ok(axum::Json(json!({ "data": {
+        "record_type": "balance", "balance": "100.00", "available_credit": "100.00", "currency": "USD",
+    } }))
+    .into_response())
 }
 
 async fn create_call(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        let v = json_body(&body)?;
-        let (Some(to), Some(from), Some(conn)) =
-            (text(&v, "to"), text(&v, "from"), text(&v, "connection_id"))
-        else {
-            return Err(invalid("to, from and connection_id are required").into());
-        };
-        if Some(conn) != account.creds.connection_id.as_deref() {
-            return Err(invalid("connection_id does not belong to this account").into());
+    let account = authorize(&sb, &headers).await?;
+    let v = json_body(&body)?;
+    let (Some(to), Some(from), Some(conn)) =
+        (text(&v, "to"), text(&v, "from"), text(&v, "connection_id"))
+    else {
+        return fail_invalid("to, from and connection_id are required");
+    };
+    if Some(conn) != account.creds.connection_id.as_deref() {
+        return fail_invalid("connection_id does not belong to this account");
+    }
+    if !valid_e164(to) {
+        return fail_invalid("to must be an E.164 number");
+    }
+    if account.owned(from).is_none() {
+        return fail_invalid("from must be a number on this account");
+    }
+    // `command_id` makes the dial idempotent: the same id returns the same call.
+    if let Some(cmd) = text(&v, "command_id") {
+        let calls = lock(&account.calls);
+        if let Some(existing) = calls
+            .values()
+            .find(|c| c.command_id.as_deref() == Some(cmd))
+        {
+            return Ok(
+                axum::Json(json!({ "data": call_json(&account, &sb, existing) })).into_response(),
+            );
         }
-        if !valid_e164(to) {
-            return Err(invalid("to must be an E.164 number").into());
-        }
-        if account.owned(from).is_none() {
-            return Err(invalid("from must be a number on this account").into());
-        }
-        // `command_id` makes the dial idempotent: the same id returns the same call.
-        if let Some(cmd) = text(&v, "command_id") {
-            let calls = lock(&account.calls);
-            if let Some(existing) = calls
-                .values()
-                .find(|c| c.command_id.as_deref() == Some(cmd))
-            {
-                return Ok(
-                    axum::Json(json!({ "data": call_json(&account, &sb, existing) }))
-                        .into_response(),
-                );
-            }
-        }
-        let n = sb.next_id();
-        let id = format!(
-            "v3:{:032x}",
-            switchyard_core::scoring::mix64(n) as u128 | (n as u128) << 64
-        );
-        let call = Call {
-            id: id.clone(),
-            seq: n,
-            to: to.into(),
-            from: from.into(),
-            status: "queued".into(),
-            duration: 0,
-            callback: text(&v, "webhook_url").map(str::to_owned),
-            events: Vec::new(),
-            command_id: text(&v, "command_id").map(str::to_owned),
-            created_ms: sb.clock().now_ms(),
-            sequence: 0,
-        };
-        let view = call_json(&account, &sb, &call);
-        lock(&account.calls).insert(id.clone(), call);
-        lifecycle::run_call(sb.clone(), account.clone(), id, n);
-        axum::Json(json!({ "data": view })).into_response()
-    })
+    }
+    let n = sb.next_id();
+    let id = format!(
+        "v3:{:032x}",
+        switchyard_core::scoring::mix64(n) as u128 | (n as u128) << 64
+    );
+    let call = Call {
+        id: id.clone(),
+        seq: n,
+        to: to.into(),
+        from: from.into(),
+        status: "queued".into(),
+        duration: 0,
+        callback: text(&v, "webhook_url").map(str::to_owned),
+        events: Vec::new(),
+        command_id: text(&v, "command_id").map(str::to_owned),
+        created_ms: sb.clock().now_ms(),
+        sequence: 0,
+    };
+    let view = call_json(&account, &sb, &call);
+    lock(&account.calls).insert(id.clone(), call);
+    lifecycle::run_call(sb.clone(), account.clone(), id, n);
+    Ok(axum::Json(json!({ "data": view })).into_response())
 }
 
 async fn fetch_call(
@@ -242,12 +248,10 @@ async fn fetch_call(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        match lock(&account.calls).get(&id) {
-            Some(c) => axum::Json(json!({ "data": call_json(&account, &sb, c) })).into_response(),
-            None => not_found("no such call"),
-        }
+    let account = authorize(&sb, &headers).await?;
+    Ok(match lock(&account.calls).get(&id) {
+        Some(c) => axum::Json(json!({ "data": call_json(&account, &sb, c) })).into_response(),
+        None => not_found("no such call"),
     })
 }
 
@@ -257,98 +261,91 @@ async fn command(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        json_body(&body)?;
-        let status = match lock(&account.calls).get(&id) {
-            Some(c) => c.status.clone(),
-            None => {
-                return Err(not_found("no such call").into());
-            }
-        };
-        if lifecycle::is_final(&status) {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "90018",
-                "Call has already ended",
-                "This call is no longer active",
-            )
-            .into());
+    let account = authorize(&sb, &headers).await?;
+    json_body(&body)?;
+    let status = match lock(&account.calls).get(&id) {
+        Some(c) => c.status.clone(),
+        None => {
+            return Err(not_found("no such call").into());
         }
-        match action.as_str() {
-            "hangup" => {
-                lifecycle::hang_up(&sb, &account, &id);
-            }
-            "speak" | "playback_start" | "transfer" => {}
-            _ => {
-                return Err(not_found("unknown action").into());
-            }
+    };
+    if lifecycle::is_final(&status) {
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "90018",
+            "Call has already ended",
+            "This call is no longer active",
+        );
+    }
+    match action.as_str() {
+        "hangup" => {
+            lifecycle::hang_up(&sb, &account, &id);
         }
-        axum::Json(json!({ "data": { "result": "ok" } })).into_response()
-    })
+        "speak" | "playback_start" | "transfer" => {}
+        _ => {
+            return Err(not_found("unknown action").into());
+        }
+    }
+    Ok(axum::Json(json!({ "data": { "result": "ok" } })).into_response())
 }
 
 async fn create_message(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        let v = json_body(&body)?;
-        let Some(to) = text(&v, "to").filter(|t| valid_e164(t)) else {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "40310",
-                "Invalid 'to' address",
-                "to must be an E.164 number",
-            )
-            .into());
-        };
-        let from = text(&v, "from").unwrap_or_default();
-        if account.owned(from).is_none() {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "40305",
-                "Invalid 'from' address",
-                "from must be a number on this account",
-            )
-            .into());
-        }
-        let media: Vec<String> = v
-            .get("media_urls")
-            .and_then(Value::as_array)
-            .map(|m| {
-                m.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let body_text = text(&v, "text").unwrap_or_default().to_string();
-        if body_text.is_empty() && media.is_empty() {
-            return Err(invalid("text or media_urls is required").into());
-        }
-        let n = sb.next_id();
-        let id = format!(
-            "{:08x}-{:04x}-4000-8000-{:012x}",
-            n as u32,
-            (n >> 32) as u16,
-            switchyard_core::scoring::mix64(n) & 0xffff_ffff_ffff
+    let account = authorize(&sb, &headers).await?;
+    let v = json_body(&body)?;
+    let Some(to) = text(&v, "to").filter(|t| valid_e164(t)) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "40310",
+            "Invalid 'to' address",
+            "to must be an E.164 number",
         );
-        let m = Message {
-            id: id.clone(),
-            to: to.into(),
-            from: from.into(),
-            segments: switchyard_core::rating::count_segments(&body_text).count,
-            body: body_text,
-            media,
-            status: "queued".into(),
-            error_code: None,
-            callback: text(&v, "webhook_url").map(str::to_owned),
-            created_ms: sb.clock().now_ms(),
-        };
-        let view = message_json(&account, &m);
-        lock(&account.messages).insert(id.clone(), m);
-        lifecycle::run_message(sb.clone(), account.clone(), id, n);
-        axum::Json(json!({ "data": view })).into_response()
-    })
+    };
+    let from = text(&v, "from").unwrap_or_default();
+    if account.owned(from).is_none() {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "40305",
+            "Invalid 'from' address",
+            "from must be a number on this account",
+        );
+    }
+    let media: Vec<String> = v
+        .get("media_urls")
+        .and_then(Value::as_array)
+        .map(|m| {
+            m.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let body_text = text(&v, "text").unwrap_or_default().to_string();
+    if body_text.is_empty() && media.is_empty() {
+        return fail_invalid("text or media_urls is required");
+    }
+    let n = sb.next_id();
+    let id = format!(
+        "{:08x}-{:04x}-4000-8000-{:012x}",
+        n as u32,
+        (n >> 32) as u16,
+        switchyard_core::scoring::mix64(n) & 0xffff_ffff_ffff
+    );
+    let m = Message {
+        id: id.clone(),
+        to: to.into(),
+        from: from.into(),
+        segments: switchyard_core::rating::count_segments(&body_text).count,
+        body: body_text,
+        media,
+        status: "queued".into(),
+        error_code: None,
+        callback: text(&v, "webhook_url").map(str::to_owned),
+        created_ms: sb.clock().now_ms(),
+    };
+    let view = message_json(&account, &m);
+    lock(&account.messages).insert(id.clone(), m);
+    lifecycle::run_message(sb.clone(), account.clone(), id, n);
+    Ok(axum::Json(json!({ "data": view })).into_response())
 }
 
 async fn fetch_message(
@@ -356,83 +353,77 @@ async fn fetch_message(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        let found = lock(&account.messages).get(&id).cloned();
-        match found {
-            Some(m) => axum::Json(json!({ "data": message_json(&account, &m) })).into_response(),
-            None => not_found("no such message"),
-        }
+    let account = authorize(&sb, &headers).await?;
+    let found = lock(&account.messages).get(&id).cloned();
+    Ok(match found {
+        Some(m) => axum::Json(json!({ "data": message_json(&account, &m) })).into_response(),
+        None => not_found("no such message"),
     })
 }
 
 async fn available(State(sb): State<Sandbox>, RawQuery(q): RawQuery, headers: HeaderMap) -> Reply {
-    Ok({
-        authorize(&sb, &headers).await?;
-        let pairs = query_pairs(&q);
-        let Some(country) = param(&pairs, "filter[country_code]") else {
-            return Err(invalid("filter[country_code] is required").into());
-        };
-        let kind = param(&pairs, "filter[phone_number_type]").unwrap_or("local");
-        let limit = param(&pairs, "filter[limit]")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(20usize)
-            .min(100);
-        let data: Vec<Value> = crate::admin::offer(country, kind, param(&pairs, "filter[national_destination_code]"), limit)
-        .into_iter()
-        .map(|(e164, region)| json!({
-            "record_type": "available_phone_number", "phone_number": e164,
-            "region_information": [{ "region_type": "country_code", "region_name": region }],
-            "features": [{ "name": "sms" }, { "name": "voice" }, { "name": "mms" }],
-            "cost_information": { "monthly_cost": "1.00", "upfront_cost": "1.00", "currency": "USD" },
-        }))
-        .collect();
-        let total = data.len();
-        axum::Json(
-            json!({ "data": data, "meta": { "total_results": total, "best_effort_results": 0 } }),
-        )
-        .into_response()
-    })
+    authorize(&sb, &headers).await?;
+    let pairs = query_pairs(&q);
+    let Some(country) = param(&pairs, "filter[country_code]") else {
+        return fail_invalid("filter[country_code] is required");
+    };
+    let kind = param(&pairs, "filter[phone_number_type]").unwrap_or("local");
+    let limit = param(&pairs, "filter[limit]")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(20usize)
+        .min(100);
+    let data: Vec<Value> = crate::admin::offer(country, kind, param(&pairs, "filter[national_destination_code]"), limit)
+    .into_iter()
+    .map(|(e164, region)| json!({
+        "record_type": "available_phone_number", "phone_number": e164,
+        "region_information": [{ "region_type": "country_code", "region_name": region }],
+        "features": [{ "name": "sms" }, { "name": "voice" }, { "name": "mms" }],
+        "cost_information": { "monthly_cost": "1.00", "upfront_cost": "1.00", "currency": "USD" },
+    }))
+    .collect();
+    let total = data.len();
+    Ok(axum::Json(
+        json!({ "data": data, "meta": { "total_results": total, "best_effort_results": 0 } }),
+    )
+    .into_response())
 }
 
 async fn order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        let v = json_body(&body)?;
-        let wanted: Vec<String> = v
-            .get("phone_numbers")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|p| text(p, "phone_number"))
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if wanted.is_empty() {
-            return Err(invalid("phone_numbers must list at least one phone_number").into());
+    let account = authorize(&sb, &headers).await?;
+    let v = json_body(&body)?;
+    let wanted: Vec<String> = v
+        .get("phone_numbers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| text(p, "phone_number"))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if wanted.is_empty() {
+        return fail_invalid("phone_numbers must list at least one phone_number");
+    }
+    let mut lines = Vec::new();
+    for e164 in &wanted {
+        let ok =
+            valid_e164(e164) && crate::admin::is_offered(e164) && account.owned(e164).is_none();
+        if ok {
+            lock(&account.numbers).push(OwnedNumber {
+                id: number_id(Style::Telnyx, sb.next_id(), 0),
+                e164: e164.clone(),
+                sms_url: None,
+                voice_url: None,
+            });
         }
-        let mut lines = Vec::new();
-        for e164 in &wanted {
-            let ok =
-                valid_e164(e164) && crate::admin::is_offered(e164) && account.owned(e164).is_none();
-            if ok {
-                lock(&account.numbers).push(OwnedNumber {
-                    id: number_id(Style::Telnyx, sb.next_id(), 0),
-                    e164: e164.clone(),
-                    sms_url: None,
-                    voice_url: None,
-                });
-            }
-            lines.push(json!({ "id": format!("{:x}", sb.next_id()), "phone_number": e164, "status": if ok { "success" } else { "failure" } }));
-        }
-        let all_ok = lines.iter().all(|l| l["status"] == "success");
-        axum::Json(json!({ "data": {
-        "record_type": "number_order", "id": format!("order-{:x}", sb.next_id()),
-        "status": if all_ok { "success" } else { "failure" }, "phone_numbers_count": lines.len(), "phone_numbers": lines,
+        lines.push(json!({ "id": format!("{:x}", sb.next_id()), "phone_number": e164, "status": if ok { "success" } else { "failure" } }));
+    }
+    let all_ok = lines.iter().all(|l| l["status"] == "success");
+    Ok(axum::Json(json!({ "data": {
+    "record_type": "number_order", "id": format!("order-{:x}", sb.next_id()),
+    "status": if all_ok { "success" } else { "failure" }, "phone_numbers_count": lines.len(), "phone_numbers": lines,
     } }))
-    .into_response()
-    })
+    .into_response())
 }
 
 async fn list_numbers(
@@ -440,44 +431,40 @@ async fn list_numbers(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        let pairs = query_pairs(&q);
-        let size: usize = param(&pairs, "page[size]")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20)
-            .clamp(1, 250);
-        let page: usize = param(&pairs, "page[number]")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1)
-            .max(1);
-        let filter = param(&pairs, "filter[phone_number]");
-        let all: Vec<OwnedNumber> = lock(&account.numbers)
-            .iter()
-            .filter(|n| filter.is_none_or(|f| f == n.e164))
-            .cloned()
-            .collect();
-        let data: Vec<Value> = all
-            .iter()
-            .skip((page - 1) * size)
-            .take(size)
-            .map(|n| number_json(&account, n))
-            .collect();
-        axum::Json(json!({ "data": data, "meta": {
-        "total_results": all.len(), "total_pages": all.len().div_ceil(size).max(1), "page_number": page, "page_size": size,
+    let account = authorize(&sb, &headers).await?;
+    let pairs = query_pairs(&q);
+    let size: usize = param(&pairs, "page[size]")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20)
+        .clamp(1, 250);
+    let page: usize = param(&pairs, "page[number]")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let filter = param(&pairs, "filter[phone_number]");
+    let all: Vec<OwnedNumber> = lock(&account.numbers)
+        .iter()
+        .filter(|n| filter.is_none_or(|f| f == n.e164))
+        .cloned()
+        .collect();
+    let data: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|n| number_json(&account, n))
+        .collect();
+    Ok(axum::Json(json!({ "data": data, "meta": {
+    "total_results": all.len(), "total_pages": all.len().div_ceil(size).max(1), "page_number": page, "page_size": size,
     } }))
-    .into_response()
-    })
+    .into_response())
 }
 
 async fn release(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers).await?;
-        let mut numbers = lock(&account.numbers);
-        let Some(pos) = numbers.iter().position(|n| n.id == id) else {
-            return Err(not_found("no such phone number").into());
-        };
-        let n = numbers.remove(pos);
-        axum::Json(json!({ "data": { "record_type": "phone_number", "id": n.id, "phone_number": n.e164, "status": "deleted" } })).into_response()
-    })
+    let account = authorize(&sb, &headers).await?;
+    let mut numbers = lock(&account.numbers);
+    let Some(pos) = numbers.iter().position(|n| n.id == id) else {
+        return Err(not_found("no such phone number").into());
+    };
+    let n = numbers.remove(pos);
+    Ok(axum::Json(json!({ "data": { "record_type": "phone_number", "id": n.id, "phone_number": n.e164, "status": "deleted" } })).into_response())
 }

@@ -47,6 +47,11 @@ pub fn routes() -> Router<Sandbox> {
         )
 }
 
+/// Ends a handler with an error.
+fn fail(status: StatusCode, code: u32, message: &str) -> Reply {
+    Err(error(status, code, message).into())
+}
+
 /// Twilio's error body.
 fn error(status: StatusCode, code: u32, message: &str) -> Response {
     (
@@ -204,68 +209,63 @@ async fn create_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let f = form(&body)?;
-        let (Some(to), Some(from)) = (field(&f, "To"), field(&f, "From")) else {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                21201,
-                "No 'To' number is specified",
-            )
-            .into());
-        };
-        if !valid_e164(to) {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                21211,
-                &format!("Invalid 'To' Phone Number: {to}"),
-            )
-            .into());
-        }
-        if account.owned(from).is_none() {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                21210,
-                &format!(
-                    "The source phone number provided, {from}, is not yet verified for your account"
-                ),
-            )
-            .into());
-        }
-        if field(&f, "Url").is_none()
-            && field(&f, "Twiml").is_none()
-            && field(&f, "ApplicationSid").is_none()
-        {
-            return Err(error(StatusCode::BAD_REQUEST, 21205, "Url parameter is required").into());
-        }
-        let mut events: Vec<String> = f
-            .iter()
-            .filter(|(k, _)| k == "StatusCallbackEvent")
-            .flat_map(|(_, v)| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        if !events.iter().any(|e| e == "completed") {
-            events.push("completed".into());
-        }
-        let (id, seq) = new_sid(&sb, "CA");
-        let call = Call {
-            id: id.clone(),
-            seq,
-            to: to.into(),
-            from: from.into(),
-            status: "queued".into(),
-            duration: 0,
-            callback: field(&f, "StatusCallback").map(str::to_owned),
-            events,
-            command_id: None,
-            created_ms: sb.clock().now_ms(),
-            sequence: 0,
-        };
-        let view = call_json(&account, &call);
-        lock(&account.calls).insert(id.clone(), call);
-        lifecycle::run_call(sb.clone(), account.clone(), id, seq);
-        (StatusCode::CREATED, axum::Json(view)).into_response()
-    })
+    let account = authorize(&sb, &headers, &sid).await?;
+    let f = form(&body)?;
+    let (Some(to), Some(from)) = (field(&f, "To"), field(&f, "From")) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            21201,
+            "No 'To' number is specified",
+        );
+    };
+    if !valid_e164(to) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            21211,
+            &format!("Invalid 'To' Phone Number: {to}"),
+        );
+    }
+    if account.owned(from).is_none() {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            21210,
+            &format!(
+                "The source phone number provided, {from}, is not yet verified for your account"
+            ),
+        );
+    }
+    if field(&f, "Url").is_none()
+        && field(&f, "Twiml").is_none()
+        && field(&f, "ApplicationSid").is_none()
+    {
+        return fail(StatusCode::BAD_REQUEST, 21205, "Url parameter is required");
+    }
+    let mut events: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| k == "StatusCallbackEvent")
+        .flat_map(|(_, v)| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    if !events.iter().any(|e| e == "completed") {
+        events.push("completed".into());
+    }
+    let (id, seq) = new_sid(&sb, "CA");
+    let call = Call {
+        id: id.clone(),
+        seq,
+        to: to.into(),
+        from: from.into(),
+        status: "queued".into(),
+        duration: 0,
+        callback: field(&f, "StatusCallback").map(str::to_owned),
+        events,
+        command_id: None,
+        created_ms: sb.clock().now_ms(),
+        sequence: 0,
+    };
+    let view = call_json(&account, &call);
+    lock(&account.calls).insert(id.clone(), call);
+    lifecycle::run_call(sb.clone(), account.clone(), id, seq);
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
 async fn fetch_call(
@@ -273,15 +273,13 @@ async fn fetch_call(
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let Ok(id) = strip_json(&file) else {
-            return Err(not_found().into());
-        };
-        match lock(&account.calls).get(id) {
-            Some(c) => axum::Json(call_json(&account, c)).into_response(),
-            None => not_found(),
-        }
+    let account = authorize(&sb, &headers, &sid).await?;
+    let Ok(id) = strip_json(&file) else {
+        return Err(not_found().into());
+    };
+    Ok(match lock(&account.calls).get(id) {
+        Some(c) => axum::Json(call_json(&account, c)).into_response(),
+        None => not_found(),
     })
 }
 
@@ -291,33 +289,30 @@ async fn update_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
-            return Err(error(StatusCode::BAD_REQUEST, 20001, "Malformed request").into());
-        };
-        if lock(&account.calls).get(id).is_none() {
-            return Err(not_found().into());
+    let account = authorize(&sb, &headers, &sid).await?;
+    let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
+        return fail(StatusCode::BAD_REQUEST, 20001, "Malformed request");
+    };
+    if lock(&account.calls).get(id).is_none() {
+        return Err(not_found().into());
+    }
+    match field(&f, "Status") {
+        Some("completed" | "canceled") => {
+            lifecycle::hang_up(&sb, &account, id);
         }
-        match field(&f, "Status") {
-            Some("completed" | "canceled") => {
-                lifecycle::hang_up(&sb, &account, id);
-            }
-            Some(other) => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    21218,
-                    &format!("Invalid Status {other}"),
-                )
-                .into());
-            }
-            None if field(&f, "Twiml").is_some() || field(&f, "Url").is_some() => {}
-            None => return Err(error(StatusCode::BAD_REQUEST, 21218, "Nothing to update").into()),
+        Some(other) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                21218,
+                &format!("Invalid Status {other}"),
+            );
         }
-        match lock(&account.calls).get(id) {
-            Some(c) => axum::Json(call_json(&account, c)).into_response(),
-            None => not_found(),
-        }
+        None if field(&f, "Twiml").is_some() || field(&f, "Url").is_some() => {}
+        None => return fail(StatusCode::BAD_REQUEST, 21218, "Nothing to update"),
+    }
+    Ok(match lock(&account.calls).get(id) {
+        Some(c) => axum::Json(call_json(&account, c)).into_response(),
+        None => not_found(),
     })
 }
 
@@ -327,63 +322,59 @@ async fn create_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let f = form(&body)?;
-        let Some(to) = field(&f, "To") else {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                21604,
-                "A 'To' phone number is required",
-            )
-            .into());
-        };
-        let from = field(&f, "From").unwrap_or_default();
-        let bare = |s: &str| s.strip_prefix("whatsapp:").unwrap_or(s).to_string();
-        if !valid_e164(&bare(to)) {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                21211,
-                &format!("Invalid 'To' Phone Number: {to}"),
-            )
-            .into());
-        }
-        if account.owned(&bare(from)).is_none() {
-            return Err(error(
+    let account = authorize(&sb, &headers, &sid).await?;
+    let f = form(&body)?;
+    let Some(to) = field(&f, "To") else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            21604,
+            "A 'To' phone number is required",
+        );
+    };
+    let from = field(&f, "From").unwrap_or_default();
+    let bare = |s: &str| s.strip_prefix("whatsapp:").unwrap_or(s).to_string();
+    if !valid_e164(&bare(to)) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            21211,
+            &format!("Invalid 'To' Phone Number: {to}"),
+        );
+    }
+    if account.owned(&bare(from)).is_none() {
+        return fail(
             StatusCode::BAD_REQUEST,
             21606,
             &format!(
                 "The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account"
             ),
-        ).into());
-        }
-        let text = field(&f, "Body").unwrap_or_default().to_string();
-        let media: Vec<String> = f
-            .iter()
-            .filter(|(k, _)| k == "MediaUrl")
-            .map(|(_, v)| v.clone())
-            .collect();
-        if text.is_empty() && media.is_empty() {
-            return Err(error(StatusCode::BAD_REQUEST, 21602, "Message body is required").into());
-        }
-        let (id, seq) = new_sid(&sb, if media.is_empty() { "SM" } else { "MM" });
-        let m = Message {
-            id: id.clone(),
-            to: to.into(),
-            from: from.into(),
-            segments: switchyard_core::rating::count_segments(&text).count,
-            body: text,
-            media,
-            status: "queued".into(),
-            error_code: None,
-            callback: field(&f, "StatusCallback").map(str::to_owned),
-            created_ms: sb.clock().now_ms(),
-        };
-        let view = message_json(&account, &m);
-        lock(&account.messages).insert(id.clone(), m);
-        lifecycle::run_message(sb.clone(), account.clone(), id, seq);
-        (StatusCode::CREATED, axum::Json(view)).into_response()
-    })
+        );
+    }
+    let text = field(&f, "Body").unwrap_or_default().to_string();
+    let media: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| k == "MediaUrl")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if text.is_empty() && media.is_empty() {
+        return fail(StatusCode::BAD_REQUEST, 21602, "Message body is required");
+    }
+    let (id, seq) = new_sid(&sb, if media.is_empty() { "SM" } else { "MM" });
+    let m = Message {
+        id: id.clone(),
+        to: to.into(),
+        from: from.into(),
+        segments: switchyard_core::rating::count_segments(&text).count,
+        body: text,
+        media,
+        status: "queued".into(),
+        error_code: None,
+        callback: field(&f, "StatusCallback").map(str::to_owned),
+        created_ms: sb.clock().now_ms(),
+    };
+    let view = message_json(&account, &m);
+    lock(&account.messages).insert(id.clone(), m);
+    lifecycle::run_message(sb.clone(), account.clone(), id, seq);
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
 async fn fetch_message(
@@ -391,15 +382,13 @@ async fn fetch_message(
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let found = strip_json(&file)
-            .ok()
-            .and_then(|id| lock(&account.messages).get(id).cloned());
-        match found {
-            Some(m) => axum::Json(message_json(&account, &m)).into_response(),
-            None => not_found(),
-        }
+    let account = authorize(&sb, &headers, &sid).await?;
+    let found = strip_json(&file)
+        .ok()
+        .and_then(|id| lock(&account.messages).get(id).cloned());
+    Ok(match found {
+        Some(m) => axum::Json(message_json(&account, &m)).into_response(),
+        None => not_found(),
     })
 }
 
@@ -409,36 +398,33 @@ async fn list_numbers(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let q: Form =
-            serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-        let size: usize = field(&q, "PageSize")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(50)
-            .clamp(1, 1000);
-        let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
-        let all: Vec<OwnedNumber> = lock(&account.numbers)
-            .iter()
-            .filter(|n| field(&q, "PhoneNumber").is_none_or(|p| p == n.e164))
-            .cloned()
-            .collect();
-        let slice: Vec<Value> = all
-            .iter()
-            .skip(page * size)
-            .take(size)
-            .map(|n| number_json(&account, n))
-            .collect();
-        let base = format!("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json");
-        let next = ((page + 1) * size < all.len())
-            .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
-        axum::Json(json!({
-            "incoming_phone_numbers": slice, "page": page, "page_size": size,
-            "next_page_uri": next, "uri": format!("{base}?PageSize={size}&Page={page}"),
-            "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
-        }))
-        .into_response()
-    })
+    let account = authorize(&sb, &headers, &sid).await?;
+    let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
+    let size: usize = field(&q, "PageSize")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
+    let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let all: Vec<OwnedNumber> = lock(&account.numbers)
+        .iter()
+        .filter(|n| field(&q, "PhoneNumber").is_none_or(|p| p == n.e164))
+        .cloned()
+        .collect();
+    let slice: Vec<Value> = all
+        .iter()
+        .skip(page * size)
+        .take(size)
+        .map(|n| number_json(&account, n))
+        .collect();
+    let base = format!("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json");
+    let next = ((page + 1) * size < all.len())
+        .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
+    Ok(axum::Json(json!({
+        "incoming_phone_numbers": slice, "page": page, "page_size": size,
+        "next_page_uri": next, "uri": format!("{base}?PageSize={size}&Page={page}"),
+        "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
+    }))
+    .into_response())
 }
 
 async fn buy_number(
@@ -447,29 +433,26 @@ async fn buy_number(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let f = form(&body)?;
-        let Some(e164) = field(&f, "PhoneNumber").filter(|n| valid_e164(n)) else {
-            return Err(error(StatusCode::BAD_REQUEST, 21421, "PhoneNumber is invalid").into());
-        };
-        if account.owned(e164).is_some() || !crate::admin::is_offered(e164) {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                21422,
-                &format!("PhoneNumber {e164} is not available"),
-            )
-            .into());
-        }
-        let n = OwnedNumber {
-            id: number_id(Style::Twilio, sb.next_id(), 0),
-            e164: e164.into(),
-            sms_url: field(&f, "SmsUrl").map(str::to_owned),
-            voice_url: field(&f, "VoiceUrl").map(str::to_owned),
-        };
-        lock(&account.numbers).push(n.clone());
-        (StatusCode::CREATED, axum::Json(number_json(&account, &n))).into_response()
-    })
+    let account = authorize(&sb, &headers, &sid).await?;
+    let f = form(&body)?;
+    let Some(e164) = field(&f, "PhoneNumber").filter(|n| valid_e164(n)) else {
+        return fail(StatusCode::BAD_REQUEST, 21421, "PhoneNumber is invalid");
+    };
+    if account.owned(e164).is_some() || !crate::admin::is_offered(e164) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            21422,
+            &format!("PhoneNumber {e164} is not available"),
+        );
+    }
+    let n = OwnedNumber {
+        id: number_id(Style::Twilio, sb.next_id(), 0),
+        e164: e164.into(),
+        sms_url: field(&f, "SmsUrl").map(str::to_owned),
+        voice_url: field(&f, "VoiceUrl").map(str::to_owned),
+    };
+    lock(&account.numbers).push(n.clone());
+    Ok((StatusCode::CREATED, axum::Json(number_json(&account, &n))).into_response())
 }
 
 async fn update_number(
@@ -478,24 +461,22 @@ async fn update_number(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
-            return Err(error(StatusCode::BAD_REQUEST, 20001, "Malformed request").into());
-        };
-        let mut numbers = lock(&account.numbers);
-        let Some(n) = numbers.iter_mut().find(|n| n.id == id) else {
-            return Err(not_found().into());
-        };
-        if let Some(url) = field(&f, "SmsUrl") {
-            n.sms_url = Some(url.into());
-        }
-        if let Some(url) = field(&f, "VoiceUrl") {
-            n.voice_url = Some(url.into());
-        }
-        let view = number_json(&account, n);
-        axum::Json(view).into_response()
-    })
+    let account = authorize(&sb, &headers, &sid).await?;
+    let (Ok(id), Ok(f)) = (strip_json(&file), form(&body)) else {
+        return fail(StatusCode::BAD_REQUEST, 20001, "Malformed request");
+    };
+    let mut numbers = lock(&account.numbers);
+    let Some(n) = numbers.iter_mut().find(|n| n.id == id) else {
+        return Err(not_found().into());
+    };
+    if let Some(url) = field(&f, "SmsUrl") {
+        n.sms_url = Some(url.into());
+    }
+    if let Some(url) = field(&f, "VoiceUrl") {
+        n.voice_url = Some(url.into());
+    }
+    let view = number_json(&account, n);
+    Ok(axum::Json(view).into_response())
 }
 
 async fn release_number(
@@ -503,19 +484,17 @@ async fn release_number(
     Path((sid, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        let account = authorize(&sb, &headers, &sid).await?;
-        let Ok(id) = strip_json(&file) else {
-            return Err(not_found().into());
-        };
-        let mut numbers = lock(&account.numbers);
-        let before = numbers.len();
-        numbers.retain(|n| n.id != id);
-        if numbers.len() == before {
-            return Err(not_found().into());
-        }
-        StatusCode::NO_CONTENT.into_response()
-    })
+    let account = authorize(&sb, &headers, &sid).await?;
+    let Ok(id) = strip_json(&file) else {
+        return Err(not_found().into());
+    };
+    let mut numbers = lock(&account.numbers);
+    let before = numbers.len();
+    numbers.retain(|n| n.id != id);
+    if numbers.len() == before {
+        return Err(not_found().into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn available(
@@ -524,30 +503,27 @@ async fn available(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
-    Ok({
-        authorize(&sb, &headers, &sid).await?;
-        let kind = match file.as_str() {
-            "Local.json" => "local",
-            "TollFree.json" => "toll_free",
-            "Mobile.json" => "mobile",
-            _ => {
-                return Err(not_found().into());
-            }
-        };
-        let q: Form =
-            serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-        let limit = field(&q, "PageSize")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20usize)
-            .min(50);
-        let list: Vec<Value> = crate::admin::offer(&country, kind, field(&q, "AreaCode"), limit)
-        .into_iter()
-        .map(|(e164, region)| json!({
-            "phone_number": e164, "friendly_name": e164, "iso_country": country.to_ascii_uppercase(),
-            "locality": region, "region": region,
-            "capabilities": { "voice": true, "SMS": true, "MMS": kind != "toll_free", "fax": false },
-        }))
-        .collect();
-        axum::Json(json!({ "available_phone_numbers": list, "uri": format!("/2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/{country}/{file}") })).into_response()
-    })
+    authorize(&sb, &headers, &sid).await?;
+    let kind = match file.as_str() {
+        "Local.json" => "local",
+        "TollFree.json" => "toll_free",
+        "Mobile.json" => "mobile",
+        _ => {
+            return Err(not_found().into());
+        }
+    };
+    let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
+    let limit = field(&q, "PageSize")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20usize)
+        .min(50);
+    let list: Vec<Value> = crate::admin::offer(&country, kind, field(&q, "AreaCode"), limit)
+    .into_iter()
+    .map(|(e164, region)| json!({
+        "phone_number": e164, "friendly_name": e164, "iso_country": country.to_ascii_uppercase(),
+        "locality": region, "region": region,
+        "capabilities": { "voice": true, "SMS": true, "MMS": kind != "toll_free", "fax": false },
+    }))
+    .collect();
+    Ok(axum::Json(json!({ "available_phone_numbers": list, "uri": format!("/2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/{country}/{file}") })).into_response())
 }
