@@ -3,6 +3,7 @@
 //! text, instants unix milliseconds, money decimal text: types both backends hold the same.
 
 mod audit;
+mod consent;
 mod decisions;
 mod decks;
 mod idempotency;
@@ -11,11 +12,13 @@ mod notify;
 mod numbers;
 mod orgs;
 mod providers;
+mod templates;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhook_events;
 
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use consent::{Block, DoNotContact, OptOut};
 pub use decisions::DecisionEntry;
 pub use decks::{DeckMeta, NewDeck};
 pub use idempotency::Reservation;
@@ -24,6 +27,7 @@ pub use notify::Subscription;
 pub use numbers::{NumberAtProvider, PhoneNumber, SyncOutcome};
 pub use orgs::Org;
 pub use providers::{NewProvider, ProviderRecord};
+pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

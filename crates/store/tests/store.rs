@@ -304,3 +304,120 @@ async fn numbers_sync_and_webhook_events_dedupe() {
         );
     }
 }
+
+#[tokio::test]
+async fn templates_and_contact_lists() {
+    use switchyard_store::Block;
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let other = s.create_org("Other").await.expect("org");
+        let tpl = s
+            .insert_template(&org.id, "otp", "sms", "Your code is {{ code }}")
+            .await
+            .expect("insert")
+            .expect("new name");
+        assert!(
+            s.insert_template(&org.id, "otp", "sms", "x")
+                .await
+                .expect("insert")
+                .is_none(),
+            "names are unique"
+        );
+        assert!(
+            s.insert_template(&other.id, "otp", "sms", "x")
+                .await
+                .expect("insert")
+                .is_some(),
+            "per organisation"
+        );
+        assert_eq!(
+            s.template(&org.id, "otp").await.expect("get").map(|t| t.id),
+            Some(tpl.id.clone())
+        );
+        assert!(s.template(&other.id, &tpl.id).await.expect("get").is_none());
+        assert!(
+            s.update_template(&org.id, &tpl.id, "Code: {{ code }}")
+                .await
+                .expect("update")
+        );
+        assert_eq!(
+            s.template(&org.id, &tpl.id)
+                .await
+                .expect("get")
+                .map(|t| t.body),
+            Some("Code: {{ code }}".into())
+        );
+        assert_eq!(
+            s.templates_page(&org.id, None, 10)
+                .await
+                .expect("page")
+                .items
+                .len(),
+            1
+        );
+        assert!(s.delete_template(&org.id, &tpl.id).await.expect("delete"));
+        assert!(!s.delete_template(&org.id, &tpl.id).await.expect("delete"));
+
+        let n = "+447700900123";
+        assert_eq!(
+            s.contact_block(&org.id, "sms", n).await.expect("check"),
+            None
+        );
+        assert!(
+            s.add_opt_out(&org.id, "sms", n, "keyword")
+                .await
+                .expect("add")
+        );
+        assert!(
+            !s.add_opt_out(&org.id, "sms", n, "keyword")
+                .await
+                .expect("again")
+        );
+        assert!(matches!(
+            s.contact_block(&org.id, "sms", n).await.expect("check"),
+            Some(Block::OptOut { .. })
+        ));
+        assert_eq!(
+            s.contact_block(&org.id, "voice", n).await.expect("check"),
+            None,
+            "per channel"
+        );
+        assert_eq!(
+            s.contact_block(&other.id, "sms", n).await.expect("check"),
+            None,
+            "per organisation"
+        );
+        assert_eq!(
+            s.opt_outs(&org.id, Some("sms")).await.expect("list").len(),
+            1
+        );
+        assert!(s.remove_opt_out(&org.id, "sms", n).await.expect("remove"));
+        assert_eq!(
+            s.contact_block(&org.id, "sms", n).await.expect("check"),
+            None
+        );
+
+        let entries = vec![
+            (n.to_string(), "lawyer".to_string()),
+            ("+12125550100".to_string(), String::new()),
+        ];
+        assert_eq!(
+            s.add_do_not_contact(&org.id, &entries).await.expect("add"),
+            2
+        );
+        assert_eq!(
+            s.add_do_not_contact(&org.id, &entries)
+                .await
+                .expect("again"),
+            0
+        );
+        assert!(matches!(
+            s.contact_block(&org.id, "voice", n).await.expect("check"),
+            Some(Block::DoNotContact { reason, .. }) if reason == "lawyer"
+        ));
+        assert_eq!(s.do_not_contact(&org.id).await.expect("list").len(), 2);
+        assert!(s.remove_do_not_contact(&org.id, n).await.expect("remove"));
+        assert_eq!(s.do_not_contact(&org.id).await.expect("list").len(), 1);
+    }
+}
