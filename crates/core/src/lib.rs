@@ -5,6 +5,7 @@
 //! data and get decisions back, so every rule can be unit- and property-tested in isolation.
 
 pub mod channel;
+pub mod consent;
 pub mod decision;
 pub mod deck;
 pub mod health;
