@@ -68,12 +68,13 @@ pub fn render(source: &str, vars: &Value) -> Result<String, TemplateError> {
     if !missing.is_empty() {
         return Err(TemplateError::Missing(missing.into_iter().collect()));
     }
-    tmpl.render(minijinja::value::Serde(vars)).map_err(|e| match e.kind() {
-        minijinja::ErrorKind::UndefinedError => TemplateError::Missing(vec![
-            e.detail().unwrap_or("a variable").to_string(),
-        ]),
-        _ => TemplateError::Render(e.to_string()),
-    })
+    tmpl.render(minijinja::value::Serde(vars))
+        .map_err(|e| match e.kind() {
+            minijinja::ErrorKind::UndefinedError => {
+                TemplateError::Missing(vec![e.detail().unwrap_or("a variable").to_string()])
+            }
+            _ => TemplateError::Render(e.to_string()),
+        })
 }
 
 #[cfg(test)]
@@ -84,15 +85,29 @@ mod tests {
     #[test]
     fn renders_and_names_what_is_missing() {
         let src = "Hi {{ contact.first_name }}, your code is {{ code }}. {% if promo %}{{ promo | upper }}{% endif %}";
-        assert_eq!(check(src), Ok(vec!["code".into(), "contact.first_name".into(), "promo".into()]));
-        let out = render(src, &json!({"contact": {"first_name": "Ada"}, "code": 1234, "promo": "spring"}));
+        assert_eq!(
+            check(src),
+            Ok(vec![
+                "code".into(),
+                "contact.first_name".into(),
+                "promo".into()
+            ])
+        );
+        let out = render(
+            src,
+            &json!({"contact": {"first_name": "Ada"}, "code": 1234, "promo": "spring"}),
+        );
         assert_eq!(out.as_deref(), Ok("Hi Ada, your code is 1234. SPRING"));
         assert_eq!(
             render(src, &json!({"contact": {}, "promo": false})),
-            Err(TemplateError::Missing(vec!["code".into(), "contact.first_name".into()]))
+            Err(TemplateError::Missing(vec![
+                "code".into(),
+                "contact.first_name".into()
+            ]))
         );
         assert_eq!(
-            render(src, &json!({"contact": {"first_name": "Ada"}, "code": 1})).map_err(|e| e.to_string()),
+            render(src, &json!({"contact": {"first_name": "Ada"}, "code": 1}))
+                .map_err(|e| e.to_string()),
             Err("missing template variable: promo".into())
         );
     }
@@ -101,13 +116,19 @@ mod tests {
     fn loops_bind_their_own_names() {
         let src = "{% for item in items %}{{ item.name }};{% endfor %}";
         assert_eq!(check(src), Ok(vec!["items".into()]));
-        assert_eq!(render(src, &json!({"items": [{"name": "a"}, {"name": "b"}]})).as_deref(), Ok("a;b;"));
+        assert_eq!(
+            render(src, &json!({"items": [{"name": "a"}, {"name": "b"}]})).as_deref(),
+            Ok("a;b;")
+        );
     }
 
     #[test]
     fn syntax_errors_give_the_line() {
         let err = check("line one\n{{ unclosed").expect_err("syntax");
-        assert!(matches!(err, TemplateError::Syntax { line: Some(2), .. }), "{err:?}");
+        assert!(
+            matches!(err, TemplateError::Syntax { line: Some(2), .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("line 2"), "{err}");
     }
 }

@@ -25,7 +25,7 @@ pub use idempotency::Reservation;
 pub use keys::{ApiKey, Role, hash_secret};
 pub use notify::Subscription;
 pub use numbers::{NumberAtProvider, PhoneNumber, SyncOutcome};
-pub use orgs::Org;
+pub use orgs::{Org, OrgDocument};
 pub use providers::{NewProvider, ProviderRecord};
 pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};

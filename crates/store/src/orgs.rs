@@ -44,23 +44,45 @@ impl Store {
         }))
     }
 
+    /// A settings document of the organisation (`{}` for the defaults).
+    pub async fn org_document(&self, org_id: &str, doc: OrgDocument) -> Result<Option<String>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM orgs WHERE id = $1",
+            doc.column()
+        )))
+        .bind(org_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Replaces a settings document of the organisation.
+    pub async fn set_org_document(
+        &self,
+        org_id: &str,
+        doc: OrgDocument,
+        value: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE orgs SET {} = $1 WHERE id = $2",
+            doc.column()
+        )))
+        .bind(value)
+        .bind(org_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// The organisation's routing policy document (`{}` for the defaults).
     pub async fn routing_policy(&self, org_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT routing_policy FROM orgs WHERE id = $1")
-            .bind(org_id)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|r| r.get(0)))
+        self.org_document(org_id, OrgDocument::RoutingPolicy).await
     }
 
     /// Replaces the organisation's routing policy document.
     pub async fn set_routing_policy(&self, org_id: &str, policy: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE orgs SET routing_policy = $1 WHERE id = $2")
-            .bind(policy)
-            .bind(org_id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.set_org_document(org_id, OrgDocument::RoutingPolicy, policy)
+            .await
     }
 
     /// Every organisation id (to build routing snapshots at start-up).
@@ -69,5 +91,23 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+/// The JSON settings documents kept on the organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgDocument {
+    /// Default strategy, thresholds, blocklist.
+    RoutingPolicy,
+    /// Replies to STOP, START and HELP.
+    ConsentTexts,
+}
+
+impl OrgDocument {
+    fn column(self) -> &'static str {
+        match self {
+            OrgDocument::RoutingPolicy => "routing_policy",
+            OrgDocument::ConsentTexts => "consent_texts",
+        }
     }
 }

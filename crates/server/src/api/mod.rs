@@ -1,5 +1,6 @@
 //! The HTTP API: routes, their OpenAPI document, and the layers around them.
 
+pub mod consent;
 pub mod keys;
 pub mod numbers;
 pub mod providers;
@@ -7,6 +8,7 @@ pub mod rates;
 pub mod routing;
 pub mod sandbox;
 pub mod system;
+pub mod templates;
 pub mod webhooks;
 
 use crate::middleware;
@@ -62,6 +64,18 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(webhooks::list))
         .routes(routes!(sandbox::inbound))
         .routes(routes!(sandbox::faults))
+        .routes(routes!(templates::create, templates::list))
+        .routes(routes!(
+            templates::get,
+            templates::update,
+            templates::delete
+        ))
+        .routes(routes!(templates::preview))
+        .routes(routes!(consent::list_opt_outs, consent::add_opt_out))
+        .routes(routes!(consent::remove_opt_out))
+        .routes(routes!(consent::import_dnc, consent::export_dnc))
+        .routes(routes!(consent::remove_dnc))
+        .routes(routes!(consent::get_texts, consent::set_texts))
         .routes(routes!(rates::upload, rates::versions))
         .routes(routes!(rates::deck, rates::delete_deck))
         .routes(routes!(rates::lookup))

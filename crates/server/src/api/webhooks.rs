@@ -1,6 +1,7 @@
 //! `POST /v1/webhooks/{provider_id}`: provider webhooks, verified with that provider's
 //! credentials before anything is stored; and the stored events for inspection.
 
+use super::consent;
 use super::providers::ProviderPageQuery;
 use crate::adapters;
 use crate::error::{ApiError, ApiResult};
@@ -12,7 +13,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use switchyard_providers::capability::{WebhookError, WebhookRequest};
+use switchyard_core::consent::Keyword;
+use switchyard_providers::Adapter;
+use switchyard_providers::capability::{
+    MessageChannel, MessageRequest, WebhookError, WebhookRequest,
+};
+use switchyard_providers::events::{EventKind, InboundMessage};
 use switchyard_store::NewWebhookEvent;
 
 fn refused(e: &WebhookError) -> ApiError {
@@ -82,6 +88,10 @@ pub async fn receive(
             })
             .await?;
         metrics::counter!("switchyard_webhook_events_total", "provider" => record.kind.clone(), "duplicate" => (!fresh).to_string()).increment(1);
+        // Act once per event: a redelivered webhook is not fresh.
+        if fresh && let EventKind::InboundMessage(m) = &event.kind {
+            honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
+        }
         tracing::debug!(
             provider = record.id,
             event = event.name(),
@@ -91,6 +101,58 @@ pub async fn receive(
     }
     let (content_type, ack) = adapter.webhooks.acknowledgement();
     Ok(([(header::CONTENT_TYPE, content_type)], ack).into_response())
+}
+
+/// STOP and its synonyms opt the sender out of the channel, START opts back in, HELP asks
+/// for help; each gets the organisation's reply, sent from the number that was written to.
+async fn honour_keywords(
+    state: &Shared,
+    org: &str,
+    adapter: &Adapter,
+    m: &InboundMessage,
+    dedupe_key: &str,
+) -> ApiResult<()> {
+    let Some(word) = switchyard_core::consent::keyword(&m.body) else {
+        return Ok(());
+    };
+    let (channel, kind, from) = match m.from.strip_prefix("whatsapp:") {
+        Some(number) => ("whatsapp", MessageChannel::Whatsapp, number),
+        None => ("sms", MessageChannel::Sms, m.from.as_str()),
+    };
+    let texts = consent::texts(state, org).await?;
+    let reply = match word {
+        Keyword::OptOut => {
+            state
+                .store
+                .add_opt_out(org, channel, from, "keyword")
+                .await?;
+            texts.opt_out
+        }
+        Keyword::OptIn => {
+            state.store.remove_opt_out(org, channel, from).await?;
+            texts.opt_in
+        }
+        Keyword::Help => texts.help,
+    };
+    tracing::info!(org, channel, keyword = ?word, "consent keyword");
+    let Some(messaging) = adapter.messaging.clone() else {
+        return Ok(());
+    };
+    let request = MessageRequest {
+        channel: kind,
+        to: from.to_string(),
+        from: m.to.strip_prefix("whatsapp:").unwrap_or(&m.to).to_string(),
+        body: reply,
+        media_urls: Vec::new(),
+        idempotency_key: format!("consent:{dedupe_key}"),
+    };
+    // The provider is waiting for our answer to its webhook: reply in the background.
+    tokio::spawn(async move {
+        if let Err(e) = messaging.send_message(&request).await {
+            tracing::warn!(error = %e, "consent reply not sent");
+        }
+    });
+    Ok(())
 }
 
 /// Stored webhook events, newest first, with their raw bodies.

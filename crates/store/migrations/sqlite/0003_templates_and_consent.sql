@@ -29,3 +29,6 @@ CREATE TABLE do_not_contact (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (org_id, e164)
 );
+
+-- The organisation's replies to STOP, START and HELP (JSON; '{}' means the defaults).
+ALTER TABLE orgs ADD COLUMN consent_texts TEXT NOT NULL DEFAULT '{}';
