@@ -6,6 +6,7 @@ mod adapters;
 pub mod api;
 mod decision_log;
 pub mod error;
+pub mod events_out;
 mod json;
 mod middleware;
 mod provider_settings;
@@ -79,6 +80,7 @@ pub async fn start(
         public_url,
     ));
     let listen_task = tokio::spawn(state.routing.clone().listen());
+    let delivery_task = tokio::spawn(events_out::run(state.clone()));
     // Build every organisation's snapshot up front so the first request is fast.
     match state.store.org_ids().await {
         Ok(orgs) => {
@@ -109,6 +111,8 @@ pub async fn start(
             tracing::error!(error = %e, "server stopped with an error");
         }
         listen_task.abort();
+        delivery_task.abort();
+        let _ = delivery_task.await;
         drop(state);
         let _ = writer.await;
     });

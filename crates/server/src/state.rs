@@ -25,6 +25,9 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// The built-in sandbox carrier, mounted at `/sandbox`; `None` turns it off.
     pub sandbox: Option<SandboxConfig>,
+    /// First retry delay of an undelivered organisation event (doubling, at most an
+    /// hour, for 24 hours).
+    pub event_retry_base: Duration,
 }
 
 impl Default for ServerSettings {
@@ -35,6 +38,7 @@ impl Default for ServerSettings {
             log_decisions: true,
             public_url: None,
             sandbox: Some(SandboxConfig::default()),
+            event_retry_base: Duration::from_secs(10),
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct AppState {
     pub sandbox: Option<Sandbox>,
     /// The client every provider adapter shares.
     pub http: HttpClient,
+    /// Wakes the event delivery worker when an event is queued.
+    pub deliveries_due: tokio::sync::Notify,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
 }
 
@@ -80,6 +86,7 @@ impl AppState {
             sandbox: settings.sandbox.map(Sandbox::new),
             public_url: public_url.trim_end_matches('/').to_string(),
             http: HttpClient::default(),
+            deliveries_due: tokio::sync::Notify::new(),
             routing: Arc::new(RoutingRegistry::new(store.clone())),
             store,
             master_key,

@@ -421,3 +421,104 @@ async fn templates_and_contact_lists() {
         assert_eq!(s.do_not_contact(&org.id).await.expect("list").len(), 1);
     }
 }
+
+#[tokio::test]
+async fn event_deliveries_are_claimed_once_and_retried() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let other = s.create_org("Other").await.expect("org");
+        let ep = s
+            .insert_event_endpoint(&org.id, "https://hooks.example/sy", &[1, 2, 3], "[\"*\"]")
+            .await
+            .expect("endpoint");
+        assert_eq!(s.event_endpoints(&org.id).await.expect("list").len(), 1);
+        assert!(s.event_endpoints(&other.id).await.expect("list").is_empty());
+        let ids = s
+            .enqueue_event(
+                &org.id,
+                std::slice::from_ref(&ep.id),
+                "evt_1",
+                "message.inbound",
+                "{}",
+            )
+            .await
+            .expect("enqueue");
+        let first = s.claim_due_deliveries(10, 30_000).await.expect("claim");
+        assert_eq!(first.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), ids);
+        assert!(
+            s.claim_due_deliveries(10, 30_000)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "leased"
+        );
+
+        s.record_delivery_attempt(&ids[0], Some(503), Some("HTTP 503"), false, Some(0))
+            .await
+            .expect("retry");
+        let again = s.claim_due_deliveries(10, 30_000).await.expect("claim");
+        assert_eq!(
+            (again.len(), again[0].attempts, again[0].last_status),
+            (1, 1, Some(503))
+        );
+        s.record_delivery_attempt(&ids[0], Some(200), None, true, None)
+            .await
+            .expect("delivered");
+        assert!(
+            s.claim_due_deliveries(10, 30_000)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let page = s
+            .deliveries_page(&org.id, Some(&ep.id), None, 10)
+            .await
+            .expect("page");
+        assert_eq!(
+            (page.items[0].status.as_str(), page.items[0].attempts),
+            ("delivered", 2)
+        );
+        assert!(page.items[0].delivered_at.is_some());
+        assert!(
+            s.deliveries_page(&other.id, None, None, 10)
+                .await
+                .expect("page")
+                .items
+                .is_empty()
+        );
+
+        let ids = s
+            .enqueue_event(
+                &org.id,
+                std::slice::from_ref(&ep.id),
+                "evt_2",
+                "call.inbound",
+                "{}",
+            )
+            .await
+            .expect("enqueue");
+        s.claim_due_deliveries(10, 30_000).await.expect("claim");
+        s.record_delivery_attempt(&ids[0], None, Some("refused"), false, None)
+            .await
+            .expect("give up");
+        let page = s
+            .deliveries_page(&org.id, None, None, 10)
+            .await
+            .expect("page");
+        assert_eq!(page.items[0].status, "failed");
+        assert!(
+            s.delete_event_endpoint(&org.id, &ep.id)
+                .await
+                .expect("delete")
+        );
+        assert!(
+            s.deliveries_page(&org.id, None, None, 10)
+                .await
+                .expect("page")
+                .items
+                .is_empty(),
+            "deliveries go with it"
+        );
+    }
+}

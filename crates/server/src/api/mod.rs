@@ -1,6 +1,7 @@
 //! The HTTP API: routes, their OpenAPI document, and the layers around them.
 
 pub mod consent;
+pub mod events;
 pub mod keys;
 pub mod numbers;
 pub mod providers;
@@ -76,6 +77,10 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(consent::import_dnc, consent::export_dnc))
         .routes(routes!(consent::remove_dnc))
         .routes(routes!(consent::get_texts, consent::set_texts))
+        .routes(routes!(events::create, events::list))
+        .routes(routes!(events::delete))
+        .routes(routes!(events::ping))
+        .routes(routes!(events::deliveries))
         .routes(routes!(rates::upload, rates::versions))
         .routes(routes!(rates::deck, rates::delete_deck))
         .routes(routes!(rates::lookup))

@@ -109,7 +109,8 @@ impl PageQuery {
     }
 }
 
-fn clamp_limit(limit: Option<usize>) -> usize {
+/// A page size from the query, clamped to 1–500 (default 50).
+pub fn clamp_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(50).clamp(1, 500)
 }
 

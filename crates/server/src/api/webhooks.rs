@@ -5,6 +5,7 @@ use super::consent;
 use super::providers::ProviderPageQuery;
 use crate::adapters;
 use crate::error::{ApiError, ApiResult};
+use crate::events_out;
 use crate::middleware::Auth;
 use crate::state::Shared;
 use axum::Extension;
@@ -89,8 +90,29 @@ pub async fn receive(
             .await?;
         metrics::counter!("switchyard_webhook_events_total", "provider" => record.kind.clone(), "duplicate" => (!fresh).to_string()).increment(1);
         // Act once per event: a redelivered webhook is not fresh.
-        if fresh && let EventKind::InboundMessage(m) = &event.kind {
-            honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
+        if fresh {
+            match &event.kind {
+                EventKind::InboundMessage(m) => {
+                    events_out::emit(
+                        &state,
+                        &record.org_id,
+                        "message.inbound",
+                        json!({
+                            "provider_id": record.id, "provider_message_id": m.message_id,
+                            "from": m.from, "to": m.to, "body": m.body, "media_urls": m.media_urls,
+                        }),
+                    )
+                    .await?;
+                    honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
+                }
+                EventKind::InboundCall(c) => {
+                    events_out::emit(&state, &record.org_id, "call.inbound", json!({
+                        "provider_id": record.id, "provider_call_id": c.call_id, "from": c.from, "to": c.to,
+                    }))
+                    .await?;
+                }
+                _ => {}
+            }
         }
         tracing::debug!(
             provider = record.id,
