@@ -147,13 +147,13 @@ async fn sandbox_providers_test_sync_and_take_inbound_traffic() {
                 .post(
                     &format!("/v1/providers/{id}/sandbox/inbound"),
                     &admin,
-                    json!({"kind": "sms", "from": "+447700900555", "to": ours, "body": "STOP"}),
+                    json!({"kind": "sms", "from": "+447700900555", "to": ours, "body": "Is my order ready?"}),
                 )
                 .await;
             assert_eq!(status, StatusCode::ACCEPTED);
             let stored = events(&server, &admin, &id, 1).await;
             assert_eq!(stored[0]["event"], "message.inbound", "{stored:?}");
-            assert_eq!(stored[0]["detail"]["body"], "STOP");
+            assert_eq!(stored[0]["detail"]["body"], "Is my order ready?");
 
             // An outage makes the connection test fail as a retryable provider error.
             let (status, _) = server
