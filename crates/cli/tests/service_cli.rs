@@ -297,13 +297,23 @@ fn sandbox_command_serves_accounts_and_their_tokens_stay_out_of_logs() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
         l.local_addr().expect("addr").port()
     };
-    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["sandbox", "--port", &port.to_string(), "--seed", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sandbox starts");
-    let mut lines = std::io::BufReader::new(sandbox.stdout.take().expect("stdout")).lines();
+    /// Kills the sandbox however the test ends.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sandbox = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["sandbox", "--port", &port.to_string(), "--seed", "5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sandbox starts"),
+    );
+    let mut lines = std::io::BufReader::new(sandbox.0.stdout.take().expect("stdout")).lines();
     let banner = lines.next().expect("banner").expect("line");
     assert!(banner.contains(&format!("127.0.0.1:{port}")), "{banner}");
     let twilio: serde_json::Value =
@@ -340,8 +350,7 @@ fn sandbox_command_serves_accounts_and_their_tokens_stay_out_of_logs() {
         "{synced}"
     );
     let logs = server.stop();
-    let _ = sandbox.kill();
-    let _ = sandbox.wait();
+    drop(sandbox);
     assert!(
         logs.contains("provider response"),
         "adapter traffic is logged at debug: {logs}"
