@@ -21,6 +21,7 @@ pub mod rating;
 pub mod scoring;
 pub mod snapshot;
 pub mod synth;
+pub mod timezone;
 
 pub use channel::{Capability, CapabilitySet, Channel};
 pub use decision::{Candidate, Decision, ExclusionReason, RouteRequest};

@@ -318,3 +318,37 @@ async fn stop_start_and_help_arrive_as_signed_inbound_messages() {
     );
     s.running.stop();
 }
+
+#[tokio::test]
+async fn number_lookup_knows_zones_and_quiet_hours() {
+    let t = testing::sqlite().await;
+    let s = start(t.store.clone(), ServerSettings::default()).await;
+    let (_, key) = tenant(&t.store, Role::Viewer).await;
+    let (status, info) = s
+        .get("/v1/numbers/lookup?number=%2B12125550100&quiet_start=21:00&quiet_end=08:00&at=2026-07-15T01:30:00Z", &key)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    assert_eq!(info["zones"][0]["zone"], "America/New_York");
+    assert_eq!(info["zones"][0]["local_time"], "2026-07-14T21:30:00-04:00");
+    assert_eq!(
+        (
+            info["contact"]["verdict"].as_str(),
+            info["contact"]["local_time"].as_str()
+        ),
+        (Some("quiet"), Some("21:30"))
+    );
+    assert_eq!(info["next_allowed"], "2026-07-15T12:00:00+00:00");
+    let (_, la) = s.get("/v1/numbers/lookup?number=%2B14155550100&quiet_start=21:00&quiet_end=08:00&at=2026-07-15T01:30:00Z", &key).await;
+    assert_eq!(la["contact"]["verdict"], "allowed");
+    let (status, bad) = s
+        .get(
+            "/v1/numbers/lookup?number=%2B12125550100&quiet_start=9pm&quiet_end=08:00",
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (status, bad["error"]["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("quiet_start"))
+    );
+    s.running.stop();
+}

@@ -62,6 +62,7 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(numbers::import))
         .routes(routes!(numbers::sync))
         .routes(routes!(numbers::list))
+        .routes(routes!(numbers::lookup))
         .routes(routes!(webhooks::list))
         .routes(routes!(sandbox::inbound))
         .routes(routes!(sandbox::faults))

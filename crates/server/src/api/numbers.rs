@@ -196,3 +196,67 @@ pub async fn list(
         json!({ "data": page.items, "next_cursor": page.next_cursor }),
     ))
 }
+
+/// A number to look up.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    /// E.164 number.
+    number: String,
+    /// Start of quiet hours, local `HH:MM` (with `quiet_end`).
+    quiet_start: Option<String>,
+    /// End of quiet hours, local `HH:MM`.
+    quiet_end: Option<String>,
+    /// The instant to judge (RFC 3339; default now).
+    at: Option<String>,
+}
+
+fn local_time(field: &str, text: &str) -> ApiResult<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| ApiError::invalid(field, format!("{field} must be HH:MM, not {text:?}")))
+}
+
+/// A number's country, the time zones it may be in with their local times, and, given
+/// quiet hours, whether it may be contacted now and when next.
+#[utoipa::path(get, path = "/v1/numbers/lookup", tag = "numbers", params(LookupQuery),
+    responses((status = 200, description = "What is known of the number"), (status = 422, description = "Invalid number or time")))]
+pub async fn lookup(Query(q): Query<LookupQuery>) -> ApiResult<axum::Json<Value>> {
+    use switchyard_core::timezone::{self, QuietHours};
+    let n = switchyard_core::number::parse_e164(&q.number)
+        .map_err(|e| ApiError::invalid("number", format!("number: {e}")))?;
+    let at = match &q.at {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| ApiError::invalid("at", "at must be an RFC 3339 instant"))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let zones: Vec<Value> = timezone::zones(n.digits())
+        .iter()
+        .map(|tz| json!({ "zone": tz.name(), "local_time": at.with_timezone(tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string() }))
+        .collect();
+    let mut out = json!({
+        "e164": format!("+{}", n.digits()),
+        "country_code": n.country_code(),
+        "region": n.region(),
+        "zones": zones,
+    });
+    match (&q.quiet_start, &q.quiet_end) {
+        (Some(s), Some(e)) => {
+            let quiet = QuietHours {
+                start: local_time("quiet_start", s)?,
+                end: local_time("quiet_end", e)?,
+            };
+            out["contact"] = json!(timezone::check(n.digits(), at, &quiet));
+            out["next_allowed"] =
+                json!(timezone::next_allowed(n.digits(), at, &quiet).map(|t| t.to_rfc3339()));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "quiet_end",
+                "quiet_start and quiet_end go together",
+            ));
+        }
+    }
+    Ok(axum::Json(out))
+}
