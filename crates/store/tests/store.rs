@@ -522,3 +522,147 @@ async fn event_deliveries_are_claimed_once_and_retried() {
         );
     }
 }
+
+#[tokio::test]
+async fn messages_are_leased_attempted_and_never_move_backwards() {
+    use switchyard_store::{AttemptOutcome, NewMessage};
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let new = |lease_ms| NewMessage {
+            org_id: org.id.clone(),
+            channel: "sms".into(),
+            to_e164: "+447911123456".into(),
+            body: "hi".into(),
+            media: "[]".into(),
+            metadata: "{}".into(),
+            segments: 1,
+            plan: "[]".into(),
+            decision: "{}".into(),
+            lease_ms,
+        };
+        let held = s.insert_message(&new(60_000)).await.expect("insert");
+        assert_eq!((held.status.as_str(), held.dispatched), ("accepted", false));
+        assert!(
+            s.claim_stranded_messages(10, 60_000)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "its creator holds it"
+        );
+        let stranded = s.insert_message(&new(0)).await.expect("insert");
+        let claimed = s.claim_stranded_messages(10, 60_000).await.expect("claim");
+        assert_eq!(
+            claimed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            [stranded.id.as_str()]
+        );
+        assert!(
+            s.claim_stranded_messages(10, 60_000)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "claimed once"
+        );
+
+        let a0 = s
+            .begin_attempt(&held.id, 0, "p1", "+12125550100")
+            .await
+            .expect("attempt");
+        s.finish_attempt(
+            &a0,
+            &held.id,
+            &AttemptOutcome {
+                status: "failed",
+                error_class: Some("retryable".into()),
+                ..AttemptOutcome::default()
+            },
+        )
+        .await
+        .expect("finish");
+        let a1 = s
+            .begin_attempt(&held.id, 1, "p2", "+12125550101")
+            .await
+            .expect("attempt");
+        s.finish_attempt(
+            &a1,
+            &held.id,
+            &AttemptOutcome {
+                status: "accepted",
+                provider_message_id: Some("SM1".into()),
+                ..AttemptOutcome::default()
+            },
+        )
+        .await
+        .expect("finish");
+        s.finish_dispatch(
+            &held.id,
+            "queued",
+            1,
+            Some("p2"),
+            Some("+12125550101"),
+            Some("SM1"),
+            None,
+        )
+        .await
+        .expect("dispatched");
+        let attempts = s.message_attempts(&held.id).await.expect("attempts");
+        assert_eq!(
+            attempts
+                .iter()
+                .map(|a| a.status.as_str())
+                .collect::<Vec<_>>(),
+            ["failed", "accepted"]
+        );
+        let m = s
+            .message(&org.id, &held.id)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(
+            (m.status.as_str(), m.next_candidate, m.dispatched),
+            ("queued", 2, true)
+        );
+
+        assert!(
+            s.apply_message_status("p2", "SM1", "sent", 2, None, None)
+                .await
+                .expect("sent")
+                .is_some()
+        );
+        let done = s
+            .apply_message_status("p2", "SM1", "delivered", 3, None, Some("0.0079"))
+            .await
+            .expect("delivered");
+        assert_eq!(
+            done.map(|m| (m.status, m.provider_price)),
+            Some(("delivered".into(), Some("0.0079".into())))
+        );
+        assert!(
+            s.apply_message_status("p2", "SM1", "sent", 2, None, None)
+                .await
+                .expect("late")
+                .is_none(),
+            "a late webhook changes nothing"
+        );
+        assert!(
+            s.apply_message_status("p2", "SM1", "undelivered", 3, Some("30003"), None)
+                .await
+                .expect("second final")
+                .is_none(),
+            "the first final wins"
+        );
+        assert!(
+            s.apply_message_status("p1", "SM1", "sent", 2, None, None)
+                .await
+                .expect("other provider")
+                .is_none()
+        );
+        let page = s
+            .messages_page(&org.id, Some("delivered"), None, 10)
+            .await
+            .expect("page");
+        assert_eq!(page.items.len(), 1);
+        let other = s.create_org("Other").await.expect("org");
+        assert!(s.message(&other.id, &held.id).await.expect("get").is_none());
+    }
+}
