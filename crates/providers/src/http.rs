@@ -266,12 +266,16 @@ impl HttpClient {
         };
         tracing::debug!(provider, status = status.as_u16(), body = %redacted(&body), "provider response");
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            let limited = status == StatusCode::TOO_MANY_REQUESTS;
+            // 429 and 503 say the request was not handled (RFC 9110 15.6.4); any other 5xx
+            // may come after the work was done.
+            let refused = matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            );
             let error = ProviderError {
                 provider,
                 class: ErrorClass::Retryable,
-                // A 429 is a refusal; a 5xx may come after the work was done.
-                delivery: if limited {
+                delivery: if refused {
                     Delivery::NotAccepted
                 } else {
                     Delivery::MaybeAccepted
@@ -287,7 +291,7 @@ impl HttpClient {
                 retry_after: retry_after(&headers),
             };
             return Attempt::Failed {
-                retry: limited || req.idempotent,
+                retry: refused || req.idempotent,
                 error,
             };
         }
