@@ -448,7 +448,10 @@ async fn outages_and_timeouts_are_classified() {
         .await
         .expect_err("outage");
     assert_eq!((err.status, err.class), (Some(503), ErrorClass::Retryable));
-    assert!(err.may_fail_over(), "a 503 was not handled: another provider may take it");
+    assert!(
+        err.may_fail_over(),
+        "a 503 was not handled: another provider may take it"
+    );
     rig.sandbox.set_faults(
         &creds.key(),
         Faults {

@@ -5,6 +5,7 @@
 mod adapters;
 pub mod api;
 mod decision_log;
+pub mod dispatch;
 pub mod error;
 pub mod events_out;
 mod json;
@@ -81,6 +82,7 @@ pub async fn start(
     ));
     let listen_task = tokio::spawn(state.routing.clone().listen());
     let delivery_task = tokio::spawn(events_out::run(state.clone()));
+    let recovery_task = tokio::spawn(dispatch::recover(state.clone()));
     // Build every organisation's snapshot up front so the first request is fast.
     match state.store.org_ids().await {
         Ok(orgs) => {
@@ -112,7 +114,9 @@ pub async fn start(
         }
         listen_task.abort();
         delivery_task.abort();
+        recovery_task.abort();
         let _ = delivery_task.await;
+        let _ = recovery_task.await;
         drop(state);
         let _ = writer.await;
     });

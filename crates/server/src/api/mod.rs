@@ -3,6 +3,7 @@
 pub mod consent;
 pub mod events;
 pub mod keys;
+pub mod messages;
 pub mod numbers;
 pub mod providers;
 pub mod rates;
@@ -82,6 +83,8 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(events::delete))
         .routes(routes!(events::ping))
         .routes(routes!(events::deliveries))
+        .routes(routes!(messages::send, messages::list))
+        .routes(routes!(messages::get))
         .routes(routes!(rates::upload, rates::versions))
         .routes(routes!(rates::deck, rates::delete_deck))
         .routes(routes!(rates::lookup))

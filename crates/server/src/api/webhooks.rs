@@ -4,6 +4,7 @@
 use super::consent;
 use super::providers::ProviderPageQuery;
 use crate::adapters;
+use crate::dispatch;
 use crate::error::{ApiError, ApiResult};
 use crate::events_out;
 use crate::middleware::Auth;
@@ -104,6 +105,44 @@ pub async fn receive(
                     )
                     .await?;
                     honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
+                }
+                EventKind::Message(update) => {
+                    let status = serde_json::to_value(update.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    let price = update
+                        .price
+                        .as_ref()
+                        .map(|p| format!("{} {}", p.amount, p.currency));
+                    let changed = state
+                        .store
+                        .apply_message_status(
+                            &record.id,
+                            &update.message_id,
+                            &status,
+                            dispatch::rank(&status),
+                            update.error_code.as_deref(),
+                            price.as_deref(),
+                        )
+                        .await?;
+                    if let Some(message) = changed
+                        && update.status.is_final()
+                        && let Ok(routing) = state.routing.for_org(&record.org_id).await
+                        && let Some(cell) =
+                            routing.router.current().live(&record.id.as_str().into())
+                    {
+                        let delivered =
+                            update.status == switchyard_providers::events::MessageStatus::Delivered;
+                        let country = switchyard_core::number::parse_e164(&message.to)
+                            .ok()
+                            .map(|n| n.country_code());
+                        cell.observe(
+                            switchyard_core::quality::Observation::Message { delivered },
+                            country,
+                            chrono::Utc::now().timestamp_millis(),
+                        );
+                    }
                 }
                 EventKind::InboundCall(c) => {
                     events_out::emit(&state, &record.org_id, "call.inbound", json!({
