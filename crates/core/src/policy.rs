@@ -124,6 +124,9 @@ pub struct RoutingPolicy {
     pub blocked_prefixes: Vec<String>,
     /// Currency costs are compared in; decks in other currencies are excluded.
     pub currency: Currency,
+    /// Provider whose deck prices the baseline that savings are measured against; without
+    /// one, the dearest provider that could have carried the event.
+    pub baseline_provider: Option<String>,
 }
 
 impl RoutingPolicy {
@@ -181,6 +184,7 @@ impl Default for RoutingPolicy {
             hot_quality_floor: 0.5,
             blocked_prefixes: Vec::new(),
             currency: Currency::USD,
+            baseline_provider: None,
         }
     }
 }

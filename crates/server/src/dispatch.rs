@@ -61,6 +61,42 @@ async fn observe(state: &Shared, org: &str, provider_id: &str, ok: bool, to: &st
     }
 }
 
+/// Rates a message on `provider_id`'s deck and on the baseline: the organisation's
+/// reference provider, or the dearest provider of the plan. `None` without an open rate.
+async fn rate(
+    state: &Shared,
+    m: &MessageRecord,
+    provider_id: &str,
+) -> Option<(String, Option<String>, String)> {
+    let routing = state.routing.for_org(&m.org_id).await.ok()?;
+    let snapshot = routing.router.current();
+    let channel: switchyard_core::Channel = m.channel.parse().ok()?;
+    let digits = m.to.trim_start_matches('+');
+    let usage = switchyard_core::rating::Usage::Message {
+        segments: u32::try_from(m.segments).unwrap_or(1),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let on = |id: &str| {
+        snapshot
+            .rate_event(&id.into(), digits, channel, usage, now)
+            .map(|c| c.total)
+    };
+    let cost = on(provider_id)?;
+    let baseline = match &snapshot.policy().baseline_provider {
+        Some(reference) => on(reference),
+        None => serde_json::from_str::<Vec<PlanStep>>(&m.plan)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|step| on(&step.provider_id))
+            .max_by(|a, b| a.amount.cmp(&b.amount)),
+    };
+    Some((
+        cost.amount.normalize().to_string(),
+        baseline.map(|b| b.amount.normalize().to_string()),
+        cost.currency.to_string(),
+    ))
+}
+
 fn outcome(status: &'static str) -> AttemptOutcome {
     AttemptOutcome {
         status,
@@ -73,6 +109,13 @@ pub async fn dispatch(state: Shared, m: MessageRecord) {
     if let Err(e) = try_dispatch(&state, &m).await {
         // The lease runs out and the recovery worker takes it up again.
         tracing::warn!(message = m.id, error = %e, "dispatch interrupted");
+        return;
+    }
+    // Tell the organisation where it stands now (queued, or failed without a provider).
+    if let Ok(Some(now)) = state.store.message(&m.org_id, &m.id).await
+        && let Err(e) = crate::events_out::message_status(&state, &now).await
+    {
+        tracing::warn!(message = m.id, error = ?e.message, "message.status not queued");
     }
 }
 
@@ -160,6 +203,11 @@ async fn try_dispatch(
                         None,
                     )
                     .await?;
+                if let Some((cost, baseline, currency)) = rate(state, m, &step.provider_id).await {
+                    store
+                        .set_message_cost(&m.id, &cost, baseline.as_deref(), &currency)
+                        .await?;
+                }
                 metrics::counter!("switchyard_messages_dispatched_total", "outcome" => "accepted", "failovers" => seq.to_string()).increment(1);
                 return Ok(());
             }

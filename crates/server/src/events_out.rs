@@ -71,6 +71,21 @@ pub async fn emit(state: &Shared, org: &str, event_type: &str, data: Value) -> A
     Ok(())
 }
 
+/// Queues `message.status` for a message that changed.
+pub async fn message_status(state: &Shared, m: &switchyard_store::MessageRecord) -> ApiResult<()> {
+    emit(
+        state,
+        &m.org_id,
+        "message.status",
+        json!({
+            "id": m.id, "status": m.status, "to": m.to, "from": m.from, "provider_id": m.provider_id,
+            "error_code": m.error_code, "error_message": m.error_message, "cost": m.cost, "currency": m.currency,
+            "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
+        }),
+    )
+    .await
+}
+
 /// When to try again after `attempts` failed attempts, or `None` once the 24 hours are up.
 fn next_attempt(base: Duration, attempts: i64, created_at: i64, now: i64) -> Option<i64> {
     let exp = u32::try_from(attempts.saturating_sub(1))

@@ -62,6 +62,14 @@ async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
         let cheap = carrier(&s, &key, "Cheap", "twilio", "0.0040").await;
         let dear = carrier(&s, &key, "Dear", "telnyx", "0.0060").await;
 
+        // Status changes go to the organisation's endpoint (unreachable here: the delivery log
+        // still shows every event queued).
+        s.post(
+            "/v1/event-endpoints",
+            &key,
+            json!({"url": "http://127.0.0.1:9/unreachable", "event_types": ["message.status"]}),
+        )
+        .await;
         let (status, accepted) = s.post("/v1/messages", &key, json!({"to": "+447911123456", "body": "Your code is 4821", "metadata": {"order": 7}})).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
         let m = final_state(&s, &key, accepted["id"].as_str().expect("id")).await;
@@ -73,6 +81,29 @@ async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
         assert_eq!(m["attempts"].as_array().map(Vec::len), Some(1));
         assert_eq!(m["metadata"]["order"], 7);
         assert_eq!(m["segments"], 1);
+        // Rated on its deck; the baseline is the dearest provider that could have sent it.
+        assert_eq!(
+            (
+                m["cost"].as_str(),
+                m["baseline_cost"].as_str(),
+                m["currency"].as_str()
+            ),
+            (Some("0.004"), Some("0.006"), Some("USD")),
+            "{m}"
+        );
+        let (_, log) = s.get("/v1/event-deliveries", &key).await;
+        let statuses: Vec<String> = log["data"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .filter_map(|d| serde_json::from_str::<Value>(d["payload"].as_str()?).ok())
+            .filter(|e| e["data"]["id"] == m["id"])
+            .filter_map(|e| e["data"]["status"].as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            statuses.contains(&"queued".to_string()) && statuses.contains(&"delivered".to_string()),
+            "{statuses:?}"
+        );
 
         // The cheap carrier goes down: the next message fails over to the other.
         let (status, _) = s
@@ -113,6 +144,12 @@ async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
             [(cheap.as_str(), "failed"), (dear.as_str(), "accepted")]
         );
         assert_eq!(m["attempts"][0]["error_class"], "retryable");
+        // The Telnyx-style sandbox reports its own price (0.0079), far from the deck's 0.006.
+        assert_eq!(
+            (m["cost"].as_str(), m["price_mismatch"].as_bool()),
+            (Some("0.006"), Some(true)),
+            "{m}"
+        );
 
         // Both down: the message fails, and says why.
         s.call(

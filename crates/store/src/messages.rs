@@ -77,8 +77,16 @@ pub struct MessageRecord {
     pub error_code: Option<String>,
     /// Why it failed.
     pub error_message: Option<String>,
-    /// The provider's price, as reported.
+    /// The provider's price, as reported (`0.0079 USD`).
     pub provider_price: Option<String>,
+    /// Cost on the provider's deck (decimal string).
+    pub cost: Option<String>,
+    /// Cost on the baseline (decimal string).
+    pub baseline_cost: Option<String>,
+    /// Currency of `cost` and `baseline_cost`.
+    pub currency: Option<String>,
+    /// Whether the provider's price differs from `cost` by more than 1 %.
+    pub price_mismatch: bool,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.
@@ -127,7 +135,7 @@ pub struct AttemptOutcome {
 
 const COLUMNS: &str = "id, org_id, channel, to_e164, body, media, metadata, segments, plan, decision, status, \
     next_candidate, dispatched, provider_id, from_e164, provider_message_id, error_code, error_message, \
-    provider_price, created_at, updated_at";
+    provider_price, created_at, updated_at, cost, baseline_cost, currency, price_mismatch";
 
 fn record(r: &sqlx::any::AnyRow) -> MessageRecord {
     MessageRecord {
@@ -152,6 +160,10 @@ fn record(r: &sqlx::any::AnyRow) -> MessageRecord {
         provider_price: r.get(18),
         created_at: r.get(19),
         updated_at: r.get(20),
+        cost: r.get(21),
+        baseline_cost: r.get(22),
+        currency: r.get(23),
+        price_mismatch: r.get::<i64, _>(24) != 0,
     }
 }
 
@@ -393,6 +405,35 @@ impl Store {
             return Ok(None);
         }
         self.message_by_id(&id).await
+    }
+
+    /// Records what the message cost and what it would have cost on the baseline.
+    pub async fn set_message_cost(
+        &self,
+        id: &str,
+        cost: &str,
+        baseline: Option<&str>,
+        currency: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET cost = $1, baseline_cost = $2, currency = $3 WHERE id = $4",
+        )
+        .bind(cost)
+        .bind(baseline)
+        .bind(currency)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Flags a message whose provider price disagrees with its rated cost.
+    pub async fn flag_price_mismatch(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE messages SET price_mismatch = 1 WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// A page of the organisation's messages, newest first, optionally in one status.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use switchyard_store::{EventEndpoint, Role};
 
 /// Event types an endpoint can ask for.
-pub const EVENT_TYPES: &[&str] = &["message.inbound", "call.inbound", "ping"];
+pub const EVENT_TYPES: &[&str] = &["message.status", "message.inbound", "call.inbound", "ping"];
 
 /// A new endpoint.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

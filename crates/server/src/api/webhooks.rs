@@ -126,6 +126,20 @@ pub async fn receive(
                             price.as_deref(),
                         )
                         .await?;
+                    if let (Some(message), Some(price)) = (&changed, &update.price)
+                        && let Some(cost) = message
+                            .cost
+                            .as_deref()
+                            .and_then(|c| c.parse::<rust_decimal::Decimal>().ok())
+                        && !cost.is_zero()
+                        && ((price.amount - cost).abs() / cost) > rust_decimal::Decimal::new(1, 2)
+                    {
+                        tracing::warn!(message = message.id, %cost, price = %price.amount, "provider price differs from the rated cost");
+                        state.store.flag_price_mismatch(&message.id).await?;
+                    }
+                    if let Some(message) = &changed {
+                        events_out::message_status(&state, message).await?;
+                    }
                     if let Some(message) = changed
                         && update.status.is_final()
                         && let Ok(routing) = state.routing.for_org(&record.org_id).await
