@@ -436,6 +436,15 @@ impl Store {
         Ok(())
     }
 
+    /// How many of the organisation's messages are in each status.
+    pub async fn message_status_counts(&self, org_id: &str) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM messages WHERE org_id = $1 GROUP BY status ORDER BY status")
+            .bind(org_id)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// A page of the organisation's messages, newest first, optionally in one status.
     pub async fn messages_page(
         &self,

@@ -20,6 +20,8 @@ pub enum BenchCommand {
     Routing(RoutingArgs),
     /// The HTTP routing API under concurrent load, against `/healthz` as the baseline.
     Http(super::bench_http::HttpArgs),
+    /// Messages accepted by the API and dispatched through the embedded sandbox.
+    Send(super::bench_send::SendArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +47,7 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
     match cmd {
         BenchCommand::Routing(args) => routing(&args),
         BenchCommand::Http(args) => super::bench_http::run(global, &args),
+        BenchCommand::Send(args) => super::bench_send::run(global, &args),
     }
 }
 

@@ -36,57 +36,68 @@ pub struct HttpArgs {
     no_audit: bool,
 }
 
-struct Load {
-    requests: u64,
-    errors: u64,
-    per_sec: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+/// What a load run measured.
+pub struct Load {
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests that failed or answered an error status.
+    pub errors: u64,
+    /// Requests per second.
+    pub per_sec: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
 }
 
-async fn drive(
+/// What to send.
+#[derive(Clone)]
+pub enum Target {
+    /// `GET url`, unauthenticated.
+    Get(reqwest::Url),
+    /// `POST url` with these JSON bodies in turn, authenticated.
+    Post(reqwest::Url, Arc<Vec<String>>),
+}
+
+/// Drives `target` from `concurrency` clients until `seconds` pass or `max_requests` are
+/// made, whichever comes first.
+pub async fn drive(
     client: &reqwest::Client,
-    base: &str,
     key: &str,
-    numbers: Arc<Vec<String>>,
+    target: Target,
     concurrency: usize,
     seconds: u64,
-    decide: bool,
+    max_requests: u64,
 ) -> Load {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let issued = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(concurrency);
-    for worker in 0..concurrency {
+    for _ in 0..concurrency {
         let client = client.clone();
-        let numbers = numbers.clone();
-        let url: reqwest::Url = match (if decide {
-            format!("{base}/v1/routing/decide")
-        } else {
-            format!("{base}/healthz")
-        })
-        .parse()
-        {
-            Ok(u) => u,
-            Err(_) => continue,
-        };
+        let target = target.clone();
+        let issued = issued.clone();
         let auth = format!("Bearer {key}");
         tasks.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::new();
             let mut errors = 0u64;
-            let mut i = worker;
-            while Instant::now() < deadline {
+            loop {
+                let i = issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= max_requests || Instant::now() >= deadline {
+                    break;
+                }
                 let t = Instant::now();
-                let resp = if decide {
-                    let body = numbers[i % numbers.len()].clone();
-                    client
-                        .post(url.clone())
-                        .header("authorization", &auth)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await
-                } else {
-                    client.get(url.clone()).send().await
+                let resp = match &target {
+                    Target::Post(url, bodies) => {
+                        client
+                            .post(url.clone())
+                            .header("authorization", &auth)
+                            .header("content-type", "application/json")
+                            .body(bodies[(i as usize) % bodies.len()].clone())
+                            .send()
+                            .await
+                    }
+                    Target::Get(url) => client.get(url.clone()).send().await,
                 };
                 let ok = match resp {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
@@ -94,7 +105,6 @@ async fn drive(
                 };
                 latencies.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                 errors += u64::from(!ok);
-                i += concurrency;
             }
             (latencies, errors)
         }));
@@ -122,7 +132,14 @@ async fn drive(
     }
 }
 
-async fn open_store(global: &GlobalArgs, dir: &tempfile::TempDir) -> Result<(Store, String)> {
+/// Milliseconds with three decimals.
+pub fn ms3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A fresh database for a benchmark: a temporary SQLite file, or a schema of its own on
+/// PostgreSQL.
+pub async fn open_store(global: &GlobalArgs, dir: &tempfile::TempDir) -> Result<(Store, String)> {
     let url = match &global.database_url {
         Some(u) if u.starts_with("postgres") => {
             // A schema of its own, so the benchmark leaves the database as it found it.
@@ -207,10 +224,12 @@ pub fn run(global: &GlobalArgs, args: &HttpArgs) -> Result<ExitCode> {
         let snapshot_secs = started.elapsed().as_secs_f64();
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+        let decide_target = Target::Post(format!("{base}/v1/routing/decide").parse()?, numbers.clone());
+        let health = Target::Get(format!("{base}/healthz").parse()?);
         // Warm up, then the baseline, then the routing API.
-        drive(&client, &base, &key, numbers.clone(), args.concurrency, 1, true).await;
-        let baseline = drive(&client, &base, &key, numbers.clone(), args.concurrency, args.seconds.min(5), false).await;
-        let decide = drive(&client, &base, &key, numbers.clone(), args.concurrency, args.seconds, true).await;
+        drive(&client, &key, decide_target.clone(), args.concurrency, 1, u64::MAX).await;
+        let baseline = drive(&client, &key, health, args.concurrency, args.seconds.min(5), u64::MAX).await;
+        let decide = drive(&client, &key, decide_target, args.concurrency, args.seconds, u64::MAX).await;
         running.stop();
         let _ = running.done.await;
         let logged = store.decisions_page(&org.id, None, None, 1).await?.items.len();
@@ -228,14 +247,14 @@ pub fn run(global: &GlobalArgs, args: &HttpArgs) -> Result<ExitCode> {
             "requests": decide.requests,
             "errors": decide.errors,
             "decisions_per_sec": decide.per_sec.round(),
-            "p50_ms": (decide.p50_ms * 1000.0).round() / 1000.0,
-            "p99_ms": (decide.p99_ms * 1000.0).round() / 1000.0,
+            "p50_ms": ms3(decide.p50_ms),
+            "p99_ms": ms3(decide.p99_ms),
             "decisions_logged": logged > 0,
             "baseline": {
                 "kind": "GET /healthz through the same stack",
                 "requests_per_sec": baseline.per_sec.round(),
-                "p50_ms": (baseline.p50_ms * 1000.0).round() / 1000.0,
-                "p99_ms": (baseline.p99_ms * 1000.0).round() / 1000.0,
+                "p50_ms": ms3(baseline.p50_ms),
+                "p99_ms": ms3(baseline.p99_ms),
             },
             "ratio_to_baseline": (decide.per_sec / baseline.per_sec.max(1.0) * 1000.0).round() / 1000.0,
         });

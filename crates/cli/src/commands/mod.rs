@@ -2,6 +2,7 @@
 
 pub mod bench;
 mod bench_http;
+mod bench_send;
 pub mod route;
 pub mod sandbox;
 pub mod service;

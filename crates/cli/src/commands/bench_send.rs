@@ -1,0 +1,136 @@
+//! `switchyard bench send`: messages through the whole path — the API accepts (consent,
+//! routing, outbox), dispatchers send them to the embedded sandbox (a Twilio-style and a
+//! Telnyx-style carrier), and the sandbox's signed receipts come back as webhooks. Measures
+//! how fast the API accepts, how fast messages are dispatched end to end, and how long the
+//! receipts take to settle; `/healthz` through the same stack is the baseline.
+
+use super::bench_http::{Load, Target, drive, ms3, open_store};
+use crate::config::GlobalArgs;
+use anyhow::{Result, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchyard_sandbox::SandboxConfig;
+use switchyard_server::ServerSettings;
+use switchyard_server::secrets::MasterKey;
+use switchyard_store::{Backend, Role};
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Messages to send.
+    #[arg(long, default_value_t = 100_000)]
+    messages: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Give up waiting for dispatch after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+}
+
+async fn api(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    path: &str,
+    body: Option<(&str, String)>,
+) -> Result<Value> {
+    let req = match body {
+        Some((ct, b)) => client
+            .post(format!("{base}{path}"))
+            .header("content-type", ct)
+            .body(b),
+        None => client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body("{}"),
+    };
+    let resp = req.bearer_auth(key).send().await?;
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{path} answered {status}: {v}");
+    }
+    Ok(v)
+}
+
+fn load_json(l: &Load) -> Value {
+    json!({ "requests": l.requests, "errors": l.errors, "per_sec": l.per_sec.round(), "p50_ms": ms3(l.p50_ms), "p99_ms": ms3(l.p99_ms) })
+}
+
+pub fn run(global: &GlobalArgs, args: &SendArgs) -> Result<ExitCode> {
+    if args.messages == 0 || args.concurrency == 0 {
+        bail!("--messages and --concurrency must be at least 1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let (store, _) = open_store(global, &dir).await?;
+        let org = store.create_org("bench").await?;
+        let (_, key) = store.create_key(&org.id, Role::Admin, "bench").await?;
+        let settings = ServerSettings {
+            log_decisions: false,
+            sandbox: Some(SandboxConfig { seed: 1, speed: 100.0 }),
+            ..ServerSettings::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let running = switchyard_server::start(store.clone(), MasterKey::parse(&"11".repeat(32))?, settings, listener).await?;
+        let base = format!("http://{}", running.addr);
+        let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+        let profile = r#"{"receipt_delay_ms": 500, "delivery_rate": 0.98}"#;
+        for (style, rate) in [("twilio", "0.0079"), ("telnyx", "0.0065")] {
+            let p = api(&client, &base, &key, "/v1/providers", Some(("application/json", json!({"type": "sandbox", "name": style, "credentials": {"style": style, "profile": profile}}).to_string()))).await?;
+            let id = p["id"].as_str().unwrap_or_default().to_string();
+            let deck = format!("prefix,destination,rate\n1,USA,{rate}\n44,United Kingdom,{rate}\n");
+            api(&client, &base, &key, &format!("/v1/providers/{id}/rates?channel=sms"), Some(("text/csv", deck))).await?;
+            api(&client, &base, &key, &format!("/v1/providers/{id}/numbers/sync"), None).await?;
+        }
+        // Valid UK mobile numbers, bodies prepared up front so the load generator costs little.
+        let bodies: Vec<String> = (0..10_000u32)
+            .map(|i| json!({"to": format!("+4479111{:05}", i % 100_000), "body": format!("Your code is {:04}", i % 10_000)}).to_string())
+            .collect();
+        let send = Target::Post(format!("{base}/v1/messages").parse()?, Arc::new(bodies));
+        let baseline = drive(&client, &key, Target::Get(format!("{base}/healthz").parse()?), args.concurrency, 3, u64::MAX).await;
+
+        let started = Instant::now();
+        let accepted = drive(&client, &key, send, args.concurrency, args.timeout, args.messages).await;
+        let accept_secs = started.elapsed().as_secs_f64();
+        // Dispatched: nothing left in `accepted`.
+        let deadline = started + Duration::from_secs(args.timeout);
+        while !store.messages_page(&org.id, Some("accepted"), None, 1).await?.items.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let dispatch_secs = started.elapsed().as_secs_f64();
+        // Settled: no message still waiting for its receipts.
+        let unsettled = |counts: &[(String, i64)]| counts.iter().filter(|(s, _)| matches!(s.as_str(), "accepted" | "queued" | "sent")).map(|(_, n)| *n).sum::<i64>();
+        let mut counts = store.message_status_counts(&org.id).await?;
+        while unsettled(&counts) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            counts = store.message_status_counts(&org.id).await?;
+        }
+        let settle_secs = started.elapsed().as_secs_f64();
+        running.stop();
+        let _ = running.done.await;
+        let by_status: serde_json::Map<String, Value> = counts.into_iter().map(|(s, n)| (s, json!(n))).collect();
+        let line = json!({
+            "bench": "send",
+            "backend": if store.backend() == Backend::Postgres { "postgres" } else { "sqlite" },
+            "messages": args.messages,
+            "concurrency": args.concurrency,
+            "accepted": load_json(&accepted),
+            "accept_secs": (accept_secs * 100.0).round() / 100.0,
+            "dispatched_per_sec": (accepted.requests as f64 / dispatch_secs).round(),
+            "dispatch_secs": (dispatch_secs * 100.0).round() / 100.0,
+            "settled_secs": (settle_secs * 100.0).round() / 100.0,
+            "by_status": by_status,
+            "baseline": { "kind": "GET /healthz through the same stack", "load": load_json(&baseline) },
+            "ratio_to_baseline": (accepted.per_sec / baseline.per_sec.max(1.0) * 1000.0).round() / 1000.0,
+        });
+        println!("{line}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
