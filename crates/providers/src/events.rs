@@ -2,10 +2,10 @@
 //! consumes, whatever the provider's own vocabulary.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallStatus {
     /// Accepted by the provider, dialling.
@@ -51,7 +51,7 @@ impl CallStatus {
 }
 
 /// Where a message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Accepted by the provider.
@@ -86,7 +86,7 @@ impl MessageStatus {
 }
 
 /// An amount the provider charged, as it reported it (positive).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderPrice {
     /// Amount.
     pub amount: Decimal,
@@ -95,7 +95,7 @@ pub struct ProviderPrice {
 }
 
 /// A change in an outbound call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallEvent {
     /// The provider's call id.
     pub call_id: String,
@@ -112,7 +112,7 @@ pub struct CallEvent {
 }
 
 /// A change in an outbound message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageEvent {
     /// The provider's message id.
     pub message_id: String,
@@ -125,7 +125,7 @@ pub struct MessageEvent {
 }
 
 /// A message someone sent to one of our numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// The provider's message id.
     pub message_id: String,
@@ -140,7 +140,7 @@ pub struct InboundMessage {
 }
 
 /// A call someone placed to one of our numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundCall {
     /// The provider's call id.
     pub call_id: String,
@@ -151,7 +151,7 @@ pub struct InboundCall {
 }
 
 /// What happened, as one webhook reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// An outbound call changed.
@@ -171,7 +171,7 @@ pub enum EventKind {
 
 /// One normalised event with the key that makes it unique: the same webhook delivered
 /// twice has the same key, so it is stored once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderEvent {
     /// Unique per provider and event.
     pub dedupe_key: String,
@@ -183,6 +183,17 @@ pub struct ProviderEvent {
 }
 
 impl ProviderEvent {
+    /// The provider's id of the call or message the event is about.
+    pub fn resource_id(&self) -> Option<&str> {
+        match &self.kind {
+            EventKind::Call(c) => Some(&c.call_id),
+            EventKind::Message(m) => Some(&m.message_id),
+            EventKind::InboundMessage(m) => Some(&m.message_id),
+            EventKind::InboundCall(c) => Some(&c.call_id),
+            EventKind::Unknown { .. } => None,
+        }
+    }
+
     /// The short name used in storage and metrics (`call.answered`).
     pub fn name(&self) -> String {
         match &self.kind {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use switchyard_core::quality::Observation;
 use switchyard_providers::ErrorClass;
 use switchyard_providers::capability::{MessageChannel, MessageRequest};
+use switchyard_providers::events::{EventKind, MessageEvent, MessageStatus, ProviderEvent};
 use switchyard_store::{AttemptOutcome, MessageRecord};
 
 /// How long a dispatcher holds a message before another instance may take it over.
@@ -189,7 +190,7 @@ async fn try_dispatch(
                 ok.provider_message_id = Some(accepted.message_id.clone());
                 store.finish_attempt(&attempt, &m.id, &ok).await?;
                 let status = match accepted.status {
-                    switchyard_providers::events::MessageStatus::Sent => "sent",
+                    MessageStatus::Sent => "sent",
                     _ => "queued",
                 };
                 store
@@ -208,6 +209,7 @@ async fn try_dispatch(
                         .set_message_cost(&m.id, &cost, baseline.as_deref(), &currency)
                         .await?;
                 }
+                catch_up(state, m, &step.provider_id, &accepted.message_id).await?;
                 metrics::counter!("switchyard_messages_dispatched_total", "outcome" => "accepted", "failovers" => seq.to_string()).increment(1);
                 return Ok(());
             }
@@ -268,6 +270,93 @@ async fn try_dispatch(
         )
         .await?;
     metrics::counter!("switchyard_messages_dispatched_total", "outcome" => "exhausted", "failovers" => plan.len().to_string()).increment(1);
+    Ok(())
+}
+
+/// Applies a provider's status report to the message it is about (if the message is known
+/// yet): never backwards; the organisation hears of each change; final statuses feed the
+/// provider's delivery ratio, and a provider price more than 1 % from the rated cost is
+/// flagged.
+pub async fn apply_status(
+    state: &Shared,
+    org_id: &str,
+    provider_id: &str,
+    update: &MessageEvent,
+) -> Result<(), switchyard_store::StoreError> {
+    let status = serde_json::to_value(update.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let price = update
+        .price
+        .as_ref()
+        .map(|p| format!("{} {}", p.amount, p.currency));
+    let Some(message) = state
+        .store
+        .apply_message_status(
+            provider_id,
+            &update.message_id,
+            &status,
+            rank(&status),
+            update.error_code.as_deref(),
+            price.as_deref(),
+        )
+        .await?
+    else {
+        return Ok(());
+    };
+    if let Some(price) = &update.price
+        && let Some(cost) = message
+            .cost
+            .as_deref()
+            .and_then(|c| c.parse::<rust_decimal::Decimal>().ok())
+        && !cost.is_zero()
+        && ((price.amount - cost).abs() / cost) > rust_decimal::Decimal::new(1, 2)
+    {
+        tracing::warn!(message = message.id, %cost, price = %price.amount, "provider price differs from the rated cost");
+        state.store.flag_price_mismatch(&message.id).await?;
+    }
+    if let Err(e) = crate::events_out::message_status(state, &message).await {
+        tracing::warn!(message = message.id, error = ?e.message, "message.status not queued");
+    }
+    if update.status.is_final()
+        && let Ok(routing) = state.routing.for_org(org_id).await
+        && let Some(cell) = routing.router.current().live(&provider_id.into())
+    {
+        let delivered = update.status == MessageStatus::Delivered;
+        let country = switchyard_core::number::parse_e164(&message.to)
+            .ok()
+            .map(|n| n.country_code());
+        cell.observe(
+            Observation::Message { delivered },
+            country,
+            chrono::Utc::now().timestamp_millis(),
+        );
+    }
+    Ok(())
+}
+
+/// Applies the reports a provider sent about a message before its acceptance was
+/// recorded (fast providers send receipts before their API answer is processed).
+async fn catch_up(
+    state: &Shared,
+    m: &MessageRecord,
+    provider_id: &str,
+    provider_message_id: &str,
+) -> Result<(), switchyard_store::StoreError> {
+    for detail in state
+        .store
+        .events_about(provider_id, provider_message_id)
+        .await?
+    {
+        if let Ok(ProviderEvent {
+            kind: EventKind::Message(update),
+            ..
+        }) = serde_json::from_str::<ProviderEvent>(&detail)
+        {
+            apply_status(state, &m.org_id, provider_id, &update).await?;
+        }
+    }
     Ok(())
 }
 

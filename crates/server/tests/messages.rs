@@ -16,8 +16,19 @@ use switchyard_store::testing;
 const QUICK: &str = r#"{"receipt_delay_ms": 100, "delivery_rate": 1.0}"#;
 
 async fn carrier(s: &Server, key: &str, name: &str, style: &str, rate: &str) -> String {
+    carrier_with(s, key, name, style, rate, QUICK).await
+}
+
+async fn carrier_with(
+    s: &Server,
+    key: &str,
+    name: &str,
+    style: &str,
+    rate: &str,
+    profile: &str,
+) -> String {
     let (status, p) = s
-        .post("/v1/providers", key, json!({"type": "sandbox", "name": name, "credentials": {"style": style, "profile": QUICK}}))
+        .post("/v1/providers", key, json!({"type": "sandbox", "name": name, "credentials": {"style": style, "profile": profile}}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
     let id = p["id"].as_str().expect("id").to_string();
@@ -305,5 +316,45 @@ async fn stranded_messages_are_resumed_and_interrupted_attempts_never_resent() {
         Some(1),
         "not sent again"
     );
+    s.running.stop();
+}
+
+#[tokio::test]
+async fn receipts_that_beat_the_acceptance_are_applied() {
+    let t = testing::sqlite().await;
+    let settings = ServerSettings {
+        sandbox: Some(SandboxConfig {
+            seed: 13,
+            speed: 20.0,
+        }),
+        ..ServerSettings::default()
+    };
+    let s = start(t.store.clone(), settings).await;
+    let (_, key) = tenant(&t.store, Role::Admin).await;
+    // Receipts sent the moment the carrier accepts, before its answer is recorded.
+    carrier_with(
+        &s,
+        &key,
+        "Instant",
+        "telnyx",
+        "0.0040",
+        r#"{"receipt_delay_ms": 0, "delivery_rate": 1.0}"#,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let (status, m) = s
+            .post(
+                "/v1/messages",
+                &key,
+                json!({"to": "+447911123456", "body": format!("n{i}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{m}");
+        ids.push(m["id"].as_str().expect("id").to_string());
+    }
+    for id in ids {
+        assert_eq!(final_state(&s, &key, &id).await["status"], "delivered");
+    }
     s.running.stop();
 }

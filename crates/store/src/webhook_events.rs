@@ -20,6 +20,8 @@ pub struct NewWebhookEvent {
     pub payload: String,
     /// When it happened, per the provider.
     pub occurred_at: Option<i64>,
+    /// The provider's id of the message or call it is about.
+    pub resource_id: Option<String>,
 }
 
 /// A stored event.
@@ -47,8 +49,8 @@ impl Store {
     /// Records an event unless one with its dedupe key exists; true when it was new.
     pub async fn insert_webhook_event(&self, e: &NewWebhookEvent) -> Result<bool> {
         let inserted = sqlx::query(
-            "INSERT INTO webhook_events (id, org_id, provider_id, dedupe_key, event, detail, payload, occurred_at, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (provider_id, dedupe_key) DO NOTHING",
+            "INSERT INTO webhook_events (id, org_id, provider_id, dedupe_key, event, detail, payload, occurred_at, received_at, resource_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (provider_id, dedupe_key) DO NOTHING",
         )
         .bind(new_id())
         .bind(&e.org_id)
@@ -59,10 +61,23 @@ impl Store {
         .bind(&e.payload)
         .bind(e.occurred_at)
         .bind(now_ms())
+        .bind(&e.resource_id)
         .execute(self.pool())
         .await?
         .rows_affected();
         Ok(inserted == 1)
+    }
+
+    /// The normalised events (detail JSON) a provider sent about one of its resources.
+    pub async fn events_about(&self, provider_id: &str, resource_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT detail FROM webhook_events WHERE provider_id = $1 AND resource_id = $2 ORDER BY id",
+        )
+        .bind(provider_id)
+        .bind(resource_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     /// A page of the organisation's events, newest first, optionally of one provider.

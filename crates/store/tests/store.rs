@@ -283,6 +283,7 @@ async fn numbers_sync_and_webhook_events_dedupe() {
             detail: "{}".into(),
             payload: "CallSid=CA1".into(),
             occurred_at: Some(5),
+            resource_id: Some("CA1".into()),
         };
         assert!(s.insert_webhook_event(&event).await.expect("insert"));
         assert!(

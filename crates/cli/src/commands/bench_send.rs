@@ -93,18 +93,21 @@ pub fn run(global: &GlobalArgs, args: &SendArgs) -> Result<ExitCode> {
         let bodies: Vec<String> = (0..10_000u32)
             .map(|i| json!({"to": format!("+4479111{:05}", i % 100_000), "body": format!("Your code is {:04}", i % 10_000)}).to_string())
             .collect();
+        eprintln!("bench send: carriers ready; sending {} messages", args.messages);
         let send = Target::Post(format!("{base}/v1/messages").parse()?, Arc::new(bodies));
         let baseline = drive(&client, &key, Target::Get(format!("{base}/healthz").parse()?), args.concurrency, 3, u64::MAX).await;
 
         let started = Instant::now();
         let accepted = drive(&client, &key, send, args.concurrency, args.timeout, args.messages).await;
         let accept_secs = started.elapsed().as_secs_f64();
+        eprintln!("bench send: {} accepted ({} errors); waiting for dispatch", accepted.requests, accepted.errors);
         // Dispatched: nothing left in `accepted`.
         let deadline = started + Duration::from_secs(args.timeout);
         while !store.messages_page(&org.id, Some("accepted"), None, 1).await?.items.is_empty() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let dispatch_secs = started.elapsed().as_secs_f64();
+        eprintln!("bench send: dispatched; waiting for receipts");
         // Settled: no message still waiting for its receipts.
         let unsettled = |counts: &[(String, i64)]| counts.iter().filter(|(s, _)| matches!(s.as_str(), "accepted" | "queued" | "sent")).map(|(_, n)| *n).sum::<i64>();
         let mut counts = store.message_status_counts(&org.id).await?;

@@ -87,6 +87,7 @@ pub async fn receive(
                 detail: serde_json::to_string(event).map_err(ApiError::internal)?,
                 payload: payload.clone(),
                 occurred_at: event.occurred_at_ms,
+                resource_id: event.resource_id().map(str::to_owned),
             })
             .await?;
         metrics::counter!("switchyard_webhook_events_total", "provider" => record.kind.clone(), "duplicate" => (!fresh).to_string()).increment(1);
@@ -107,56 +108,7 @@ pub async fn receive(
                     honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
                 }
                 EventKind::Message(update) => {
-                    let status = serde_json::to_value(update.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    let price = update
-                        .price
-                        .as_ref()
-                        .map(|p| format!("{} {}", p.amount, p.currency));
-                    let changed = state
-                        .store
-                        .apply_message_status(
-                            &record.id,
-                            &update.message_id,
-                            &status,
-                            dispatch::rank(&status),
-                            update.error_code.as_deref(),
-                            price.as_deref(),
-                        )
-                        .await?;
-                    if let (Some(message), Some(price)) = (&changed, &update.price)
-                        && let Some(cost) = message
-                            .cost
-                            .as_deref()
-                            .and_then(|c| c.parse::<rust_decimal::Decimal>().ok())
-                        && !cost.is_zero()
-                        && ((price.amount - cost).abs() / cost) > rust_decimal::Decimal::new(1, 2)
-                    {
-                        tracing::warn!(message = message.id, %cost, price = %price.amount, "provider price differs from the rated cost");
-                        state.store.flag_price_mismatch(&message.id).await?;
-                    }
-                    if let Some(message) = &changed {
-                        events_out::message_status(&state, message).await?;
-                    }
-                    if let Some(message) = changed
-                        && update.status.is_final()
-                        && let Ok(routing) = state.routing.for_org(&record.org_id).await
-                        && let Some(cell) =
-                            routing.router.current().live(&record.id.as_str().into())
-                    {
-                        let delivered =
-                            update.status == switchyard_providers::events::MessageStatus::Delivered;
-                        let country = switchyard_core::number::parse_e164(&message.to)
-                            .ok()
-                            .map(|n| n.country_code());
-                        cell.observe(
-                            switchyard_core::quality::Observation::Message { delivered },
-                            country,
-                            chrono::Utc::now().timestamp_millis(),
-                        );
-                    }
+                    dispatch::apply_status(&state, &record.org_id, &record.id, update).await?;
                 }
                 EventKind::InboundCall(c) => {
                     events_out::emit(&state, &record.org_id, "call.inbound", json!({
