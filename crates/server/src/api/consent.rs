@@ -50,13 +50,6 @@ pub async fn texts(state: &Shared, org: &str) -> ApiResult<ConsentTexts> {
         .unwrap_or_default())
 }
 
-/// E.164 in canonical form, or a 422 naming `field`.
-fn e164(field: &str, raw: &str) -> ApiResult<String> {
-    switchyard_core::number::parse_e164(raw.trim())
-        .map(|n| format!("+{}", n.digits()))
-        .map_err(|e| ApiError::invalid(field, format!("{field}: {e}")))
-}
-
 fn channel(raw: &str) -> ApiResult<&str> {
     CHANNELS
         .iter()
@@ -112,7 +105,7 @@ pub async fn add_opt_out(
     Json(body): Json<NewOptOut>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require(Role::Operator)?;
-    let number = e164("e164", &body.e164)?;
+    let number = super::e164_field("e164", &body.e164)?.to_string();
     let ch = channel(&body.channel)?;
     let new = state
         .store
@@ -134,7 +127,7 @@ pub async fn remove_opt_out(
     Path((ch, raw)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(Role::Operator)?;
-    let number = e164("e164", &raw)?;
+    let number = super::e164_field("e164", &raw)?.to_string();
     if state
         .store
         .remove_opt_out(auth.org(), channel(&ch)?, &number)
@@ -178,10 +171,7 @@ fn parse_dnc(text: &str) -> Result<Vec<(String, String)>, Vec<Value>> {
             continue;
         }
         match switchyard_core::number::parse_e164(first) {
-            Ok(n) => rows.push((
-                format!("+{}", n.digits()),
-                record.get(1).unwrap_or_default().to_string(),
-            )),
+            Ok(n) => rows.push((n.to_string(), record.get(1).unwrap_or_default().to_string())),
             Err(e) => errors.push(
                 json!({ "line": line, "column": 1, "value": first, "reason": e.to_string() }),
             ),
@@ -254,7 +244,7 @@ pub async fn remove_dnc(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(Role::Admin)?;
-    let number = e164("e164", &raw)?;
+    let number = super::e164_field("e164", &raw)?.to_string();
     if state
         .store
         .remove_do_not_contact(auth.org(), &number)

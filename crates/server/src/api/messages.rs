@@ -59,11 +59,6 @@ pub struct SendMessage {
     metadata: Value,
 }
 
-fn e164(field: &str, raw: &str) -> ApiResult<switchyard_core::number::E164> {
-    switchyard_core::number::parse_e164(raw)
-        .map_err(|e| ApiError::invalid(field, format!("{field}: {e}")))
-}
-
 async fn view(state: &Shared, m: &MessageRecord, detail: bool) -> ApiResult<Value> {
     let mut v = json!(m);
     v["media_urls"] = serde_json::from_str(&m.media).unwrap_or(Value::Null);
@@ -99,8 +94,8 @@ pub async fn send(
             ));
         }
     };
-    let to = e164("to", &body.to)?;
-    let to_text = format!("+{}", to.digits());
+    let to = super::e164_field("to", &body.to)?;
+    let to_text = to.to_string();
     if channel == Channel::Sms && !body.media_urls.is_empty() {
         return Err(ApiError::invalid(
             "media_urls",
@@ -156,7 +151,7 @@ pub async fn send(
     }
     let segments = count_segments(&text).count;
     let from = match &body.from {
-        Some(raw) => Some(format!("+{}", e164("from", raw)?.digits())),
+        Some(raw) => Some(super::e164_field("from", raw)?.to_string()),
         None => None,
     };
 

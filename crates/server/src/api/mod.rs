@@ -48,6 +48,15 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// A phone number from the request, or a 422 naming `field` and why it is not one.
+pub fn e164_field(
+    field: &str,
+    raw: &str,
+) -> crate::error::ApiResult<switchyard_core::number::E164> {
+    switchyard_core::number::parse_e164(raw)
+        .map_err(|e| crate::error::ApiError::invalid(field, format!("{field}: {e}")))
+}
+
 /// The `/v1` routes and their OpenAPI description.
 fn v1() -> OpenApiRouter<Shared> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -135,9 +135,7 @@ pub async fn import(
     Json(body): Json<ImportNumber>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require(Role::Admin)?;
-    let e164 = switchyard_core::number::parse_e164(&body.e164)
-        .map_err(|e| ApiError::invalid("e164", format!("e164: {e}")))?;
-    let e164 = format!("+{}", e164.digits());
+    let e164 = super::e164_field("e164", &body.e164)?.to_string();
     let (provider_id, numbers) = numbers_of(&state, &auth, &id).await?;
     let owned = numbers.import(&e164).await.map_err(provider_error)?;
     let (stored, created) = state
@@ -222,8 +220,7 @@ fn local_time(field: &str, text: &str) -> ApiResult<chrono::NaiveTime> {
     responses((status = 200, description = "What is known of the number"), (status = 422, description = "Invalid number or time")))]
 pub async fn lookup(Query(q): Query<LookupQuery>) -> ApiResult<axum::Json<Value>> {
     use switchyard_core::timezone::{self, QuietHours};
-    let n = switchyard_core::number::parse_e164(&q.number)
-        .map_err(|e| ApiError::invalid("number", format!("number: {e}")))?;
+    let n = super::e164_field("number", &q.number)?;
     let at = match &q.at {
         Some(text) => chrono::DateTime::parse_from_rfc3339(text)
             .map_err(|_| ApiError::invalid("at", "at must be an RFC 3339 instant"))?
@@ -235,7 +232,7 @@ pub async fn lookup(Query(q): Query<LookupQuery>) -> ApiResult<axum::Json<Value>
         .map(|tz| json!({ "zone": tz.name(), "local_time": at.with_timezone(tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string() }))
         .collect();
     let mut out = json!({
-        "e164": format!("+{}", n.digits()),
+        "e164": n.to_string(),
         "country_code": n.country_code(),
         "region": n.region(),
         "zones": zones,
