@@ -91,7 +91,12 @@ pub async fn receive(
             })
             .await?;
         metrics::counter!("switchyard_webhook_events_total", "provider" => record.kind.clone(), "duplicate" => (!fresh).to_string()).increment(1);
-        // Act once per event: a redelivered webhook is not fresh.
+        // Status reports are applied even when redelivered: applying is idempotent (a status
+        // never moves backwards), and a redelivery after a failed first try must not be lost.
+        if let EventKind::Message(update) = &event.kind {
+            dispatch::apply_status(&state, &record.org_id, &record.id, update).await?;
+        }
+        // Everything else acts once per event: a redelivered webhook is not fresh.
         if fresh {
             match &event.kind {
                 EventKind::InboundMessage(m) => {
@@ -106,9 +111,6 @@ pub async fn receive(
                     )
                     .await?;
                     honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
-                }
-                EventKind::Message(update) => {
-                    dispatch::apply_status(&state, &record.org_id, &record.id, update).await?;
                 }
                 EventKind::InboundCall(c) => {
                     events_out::emit(&state, &record.org_id, "call.inbound", json!({
