@@ -92,12 +92,12 @@ fn next_attempt(base: Duration, attempts: i64, created_at: i64, now: i64) -> Opt
         .unwrap_or(u32::MAX)
         .min(20);
     let delay = base.saturating_mul(1 << exp).min(MAX_BACKOFF);
-    let jitter = fastrand_ms(delay.as_millis() as i64 / 5);
+    let jitter = jitter_ms(delay.as_millis() as i64 / 5);
     let at = now + delay.as_millis() as i64 + jitter;
     (at - created_at <= RETRY_WINDOW_MS).then_some(at)
 }
 
-fn fastrand_ms(up_to: i64) -> i64 {
+fn jitter_ms(up_to: i64) -> i64 {
     if up_to <= 0 {
         0
     } else {
