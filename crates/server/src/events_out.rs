@@ -71,19 +71,17 @@ pub async fn emit(state: &Shared, org: &str, event_type: &str, data: Value) -> A
     Ok(())
 }
 
-/// Queues `message.status` for a message that changed.
-pub async fn message_status(state: &Shared, m: &switchyard_store::MessageRecord) -> ApiResult<()> {
-    emit(
-        state,
-        &m.org_id,
-        "message.status",
-        json!({
-            "id": m.id, "status": m.status, "to": m.to, "from": m.from, "provider_id": m.provider_id,
-            "error_code": m.error_code, "error_message": m.error_message, "cost": m.cost, "currency": m.currency,
-            "metadata": serde_json::from_str::<Value>(&m.metadata).unwrap_or(Value::Null),
-        }),
-    )
-    .await
+/// Emits `{kind}.status` with the record as the API shows it (metadata parsed).
+pub async fn status(
+    state: &Shared,
+    org: &str,
+    kind: &str,
+    record: &impl serde::Serialize,
+    metadata: &str,
+) -> ApiResult<()> {
+    let mut data = serde_json::to_value(record).map_err(crate::error::ApiError::internal)?;
+    data["metadata"] = serde_json::from_str::<Value>(metadata).unwrap_or(Value::Null);
+    emit(state, org, &format!("{kind}.status"), data).await
 }
 
 /// When to try again after `attempts` failed attempts, or `None` once the 24 hours are up.

@@ -299,7 +299,13 @@ async fn stranded_messages_are_resumed_and_interrupted_attempts_never_resent() {
         .await
         .expect("insert");
     t.store
-        .begin_attempt(&interrupted.id, 0, &provider, &from)
+        .begin_attempt(
+            switchyard_store::Outbox::Messages,
+            &interrupted.id,
+            0,
+            &provider,
+            &from,
+        )
         .await
         .expect("attempt");
 

@@ -3,6 +3,7 @@
 //! text, instants unix milliseconds, money decimal text: types both backends hold the same.
 
 mod audit;
+mod calls;
 mod consent;
 mod decisions;
 mod decks;
@@ -13,6 +14,7 @@ mod messages;
 mod notify;
 mod numbers;
 mod orgs;
+mod outbox;
 mod providers;
 mod templates;
 #[cfg(feature = "test-support")]
@@ -20,16 +22,18 @@ pub mod testing;
 mod webhook_events;
 
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use calls::{CallRecord, CallTimes, NewCall};
 pub use consent::{Block, DoNotContact, OptOut};
 pub use decisions::DecisionEntry;
 pub use decks::{DeckMeta, NewDeck};
 pub use events_out::{EventDelivery, EventEndpoint};
 pub use idempotency::Reservation;
 pub use keys::{ApiKey, Role, hash_secret};
-pub use messages::{AttemptOutcome, MessageAttempt, MessageRecord, NewMessage};
+pub use messages::{MessageRecord, NewMessage};
 pub use notify::Subscription;
 pub use numbers::{NumberAtProvider, PhoneNumber, SyncOutcome};
 pub use orgs::{Org, OrgDocument};
+pub use outbox::{Attempt, AttemptOutcome, Dispatched, Outbox, OutboxFilter};
 pub use providers::{NewProvider, ProviderRecord};
 pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};

@@ -524,52 +524,67 @@ async fn event_deliveries_are_claimed_once_and_retried() {
     }
 }
 
+/// Moves an entry the way the engine does when a provider reports: find it by the
+/// provider's reference, then advance it.
+async fn report(
+    s: &switchyard_store::Store,
+    outbox: switchyard_store::Outbox,
+    provider: &str,
+    reference: &str,
+    status: &str,
+    rank: i64,
+    price: Option<&str>,
+) -> bool {
+    let Some(id) = s
+        .find_by_reference(outbox, provider, reference)
+        .await
+        .expect("find")
+    else {
+        return false;
+    };
+    s.advance_status(outbox, &id, status, rank, None, price)
+        .await
+        .expect("advance")
+}
+
 #[tokio::test]
 async fn messages_are_leased_attempted_and_never_move_backwards() {
-    use switchyard_store::{AttemptOutcome, NewMessage};
+    use switchyard_store::{AttemptOutcome, Dispatched, NewMessage, Outbox, OutboxFilter};
     for t in testing::all().await {
         let s = &t.store;
         let org = s.create_org("Acme").await.expect("org");
-        let new = |lease_ms| NewMessage {
+        let new = |lease_ms, metadata: &str| NewMessage {
             org_id: org.id.clone(),
             channel: "sms".into(),
             to_e164: "+447911123456".into(),
             body: "hi".into(),
             media: "[]".into(),
-            metadata: "{}".into(),
+            metadata: metadata.into(),
             segments: 1,
             plan: "[]".into(),
             decision: "{}".into(),
             lease_ms,
         };
-        let held = s.insert_message(&new(60_000)).await.expect("insert");
+        let held = s
+            .insert_message(&new(60_000, r#"{"campaign":"spring_50%"}"#))
+            .await
+            .expect("insert");
         assert_eq!((held.status.as_str(), held.dispatched), ("accepted", false));
+        let claim = || s.claim_stranded(Outbox::Messages, 10, 60_000);
         assert!(
-            s.claim_stranded_messages(10, 60_000)
-                .await
-                .expect("claim")
-                .is_empty(),
+            claim().await.expect("claim").is_empty(),
             "its creator holds it"
         );
-        let stranded = s.insert_message(&new(0)).await.expect("insert");
-        let claimed = s.claim_stranded_messages(10, 60_000).await.expect("claim");
-        assert_eq!(
-            claimed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
-            [stranded.id.as_str()]
-        );
-        assert!(
-            s.claim_stranded_messages(10, 60_000)
-                .await
-                .expect("claim")
-                .is_empty(),
-            "claimed once"
-        );
+        let stranded = s.insert_message(&new(0, "{}")).await.expect("insert");
+        assert_eq!(claim().await.expect("claim"), [stranded.id.clone()]);
+        assert!(claim().await.expect("claim").is_empty(), "claimed once");
 
         let a0 = s
-            .begin_attempt(&held.id, 0, "p1", "+12125550100")
+            .begin_attempt(Outbox::Messages, &held.id, 0, "p1", "+12125550100")
             .await
             .expect("attempt");
         s.finish_attempt(
+            Outbox::Messages,
             &a0,
             &held.id,
             &AttemptOutcome {
@@ -581,38 +596,45 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
         .await
         .expect("finish");
         let a1 = s
-            .begin_attempt(&held.id, 1, "p2", "+12125550101")
+            .begin_attempt(Outbox::Messages, &held.id, 1, "p2", "+12125550101")
             .await
             .expect("attempt");
         s.finish_attempt(
+            Outbox::Messages,
             &a1,
             &held.id,
             &AttemptOutcome {
                 status: "accepted",
-                provider_message_id: Some("SM1".into()),
+                provider_ref: Some("SM1".into()),
                 ..AttemptOutcome::default()
             },
         )
         .await
         .expect("finish");
         s.finish_dispatch(
+            Outbox::Messages,
             &held.id,
-            "queued",
-            1,
-            Some("p2"),
-            Some("+12125550101"),
-            Some("SM1"),
-            None,
+            &Dispatched {
+                status: "queued",
+                rank: 1,
+                provider_id: Some("p2"),
+                from: Some("+12125550101"),
+                provider_ref: Some("SM1"),
+                error: None,
+            },
         )
         .await
         .expect("dispatched");
-        let attempts = s.message_attempts(&held.id).await.expect("attempts");
+        let attempts = s
+            .attempts(Outbox::Messages, &held.id)
+            .await
+            .expect("attempts");
         assert_eq!(
             attempts
                 .iter()
-                .map(|a| a.status.as_str())
+                .map(|a| (a.status.as_str(), a.provider_ref.as_deref()))
                 .collect::<Vec<_>>(),
-            ["failed", "accepted"]
+            [("failed", None), ("accepted", Some("SM1"))]
         );
         let m = s
             .message(&org.id, &held.id)
@@ -624,46 +646,185 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
             ("queued", 2, true)
         );
 
-        assert!(
-            s.apply_message_status("p2", "SM1", "sent", 2, None, None)
-                .await
-                .expect("sent")
-                .is_some()
-        );
-        let done = s
-            .apply_message_status("p2", "SM1", "delivered", 3, None, Some("0.0079"))
-            .await
-            .expect("delivered");
+        let msg = Outbox::Messages;
+        assert!(report(s, msg, "p2", "SM1", "sent", 2, None).await);
+        assert!(report(s, msg, "p2", "SM1", "delivered", 3, Some("0.0079")).await);
+        let done = s.message(&org.id, &held.id).await.expect("get");
         assert_eq!(
             done.map(|m| (m.status, m.provider_price)),
             Some(("delivered".into(), Some("0.0079".into())))
         );
         assert!(
-            s.apply_message_status("p2", "SM1", "sent", 2, None, None)
-                .await
-                .expect("late")
-                .is_none(),
+            !report(s, msg, "p2", "SM1", "sent", 2, None).await,
             "a late webhook changes nothing"
         );
         assert!(
-            s.apply_message_status("p2", "SM1", "undelivered", 3, Some("30003"), None)
-                .await
-                .expect("second final")
-                .is_none(),
+            !report(s, msg, "p2", "SM1", "undelivered", 3, None).await,
             "the first final wins"
         );
-        assert!(
-            s.apply_message_status("p1", "SM1", "sent", 2, None, None)
-                .await
-                .expect("other provider")
-                .is_none()
+        assert!(!report(s, msg, "p1", "SM1", "sent", 2, None).await);
+
+        let page = |f: OutboxFilter<'static>| {
+            let org = org.id.clone();
+            async move {
+                s.messages_page(&org, &f, 10)
+                    .await
+                    .expect("page")
+                    .items
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let only_held = vec![held.id.clone()];
+        assert_eq!(
+            page(OutboxFilter {
+                status: Some("delivered"),
+                ..OutboxFilter::default()
+            })
+            .await,
+            only_held
         );
-        let page = s
-            .messages_page(&org.id, Some("delivered"), None, 10)
+        assert_eq!(
+            page(OutboxFilter {
+                provider_id: Some("p2"),
+                ..OutboxFilter::default()
+            })
+            .await,
+            only_held
+        );
+        assert_eq!(
+            page(OutboxFilter {
+                metadata: Some(("campaign", "spring_50%")),
+                ..OutboxFilter::default()
+            })
+            .await,
+            only_held
+        );
+        assert!(
+            page(OutboxFilter {
+                metadata: Some(("campaign", "spring_5")),
+                ..OutboxFilter::default()
+            })
             .await
-            .expect("page");
-        assert_eq!(page.items.len(), 1);
+            .is_empty(),
+            "metadata matches whole values, wildcards are literal"
+        );
+        assert_eq!(
+            page(OutboxFilter {
+                since: Some(held.created_at),
+                until: Some(held.created_at + 1),
+                ..OutboxFilter::default()
+            })
+            .await
+            .len(),
+            if stranded.created_at == held.created_at {
+                2
+            } else {
+                1
+            }
+        );
         let other = s.create_org("Other").await.expect("org");
         assert!(s.message(&other.id, &held.id).await.expect("get").is_none());
+        assert!(
+            s.messages_page(&other.id, &OutboxFilter::default(), 10)
+                .await
+                .expect("page")
+                .items
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
+    use switchyard_store::{CallTimes, Dispatched, NewCall, Outbox};
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let call = s
+            .insert_call(&NewCall {
+                org_id: org.id.clone(),
+                to_e164: "+14155550100".into(),
+                answer: r#"{"url":"https://example.com/a"}"#.into(),
+                ring_timeout_secs: 30,
+                metadata: "{}".into(),
+                plan: "[]".into(),
+                decision: "{}".into(),
+                lease_ms: 0,
+            })
+            .await
+            .expect("insert");
+        assert_eq!(call.status, "queued");
+        assert_eq!(
+            s.claim_stranded(Outbox::Calls, 10, 60_000)
+                .await
+                .expect("claim"),
+            [call.id.clone()]
+        );
+        s.finish_dispatch(
+            Outbox::Calls,
+            &call.id,
+            &Dispatched {
+                status: "initiated",
+                rank: 1,
+                provider_id: Some("p1"),
+                from: Some("+14155550199"),
+                provider_ref: Some("CA1"),
+                error: None,
+            },
+        )
+        .await
+        .expect("dispatched");
+        let c = Outbox::Calls;
+        assert!(report(s, c, "p1", "CA1", "in-progress", 3, None).await);
+        assert!(!report(s, c, "p1", "CA1", "ringing", 2, None).await);
+        s.record_call_times(
+            &call.id,
+            &CallTimes {
+                answered_at: Some(1_000),
+                ..CallTimes::default()
+            },
+        )
+        .await
+        .expect("times");
+        s.record_call_times(
+            &call.id,
+            &CallTimes {
+                answered_at: Some(2_000),
+                ended_at: Some(61_000),
+                duration_secs: Some(60),
+                ..CallTimes::default()
+            },
+        )
+        .await
+        .expect("times");
+        assert!(report(s, c, "p1", "CA1", "completed", 4, Some("0.0140 USD")).await);
+        let got = s
+            .call(&org.id, &call.id)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(got.status, "completed");
+        assert_eq!(
+            got.times,
+            CallTimes {
+                ringing_at: None,
+                answered_at: Some(1_000),
+                ended_at: Some(61_000),
+                duration_secs: Some(60),
+            }
+        );
+        s.set_cost(Outbox::Calls, &call.id, "0.009", Some("0.014"), "USD")
+            .await
+            .expect("cost");
+        assert_eq!(
+            s.status_counts(Outbox::Calls, &org.id)
+                .await
+                .expect("counts"),
+            [("completed".to_string(), 1)]
+        );
+        let other = s.create_org("Other").await.expect("org");
+        assert!(s.call(&other.id, &call.id).await.expect("get").is_none());
     }
 }

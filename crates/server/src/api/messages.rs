@@ -1,8 +1,9 @@
 //! `/v1/messages`: send SMS, MMS and WhatsApp messages through least-cost routing with
 //! failover, and follow them to a final status.
 
-use super::providers::clamp_limit;
-use crate::dispatch::{self, PlanStep};
+use super::listing::OutboxQuery;
+use super::outbound::{self, QuietHoursSpec, RouteOptions};
+use crate::dispatch;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::middleware::Auth;
@@ -13,8 +14,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::rating::{Usage, count_segments};
-use switchyard_core::{Channel, RouteRequest, Strategy};
-use switchyard_store::{MessageRecord, NewMessage, Role, now_ms};
+use switchyard_core::{Channel, Strategy};
+use switchyard_store::{MessageRecord, NewMessage, Outbox, Role};
 
 /// A message to send.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -53,6 +54,13 @@ pub struct SendMessage {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     max_rate: Option<rust_decimal::Decimal>,
+    /// Capabilities the provider must have besides the channel's.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    capabilities: Vec<switchyard_core::Capability>,
+    /// Refuse the send inside this local-time window of the recipient.
+    #[serde(default)]
+    quiet_hours: Option<QuietHoursSpec>,
     /// Your own data, returned with the message.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -64,7 +72,12 @@ async fn view(state: &Shared, m: &MessageRecord, detail: bool) -> ApiResult<Valu
     v["media_urls"] = serde_json::from_str(&m.media).unwrap_or(Value::Null);
     v["metadata"] = serde_json::from_str(&m.metadata).unwrap_or(Value::Null);
     if detail {
-        v["attempts"] = json!(state.store.message_attempts(&m.id).await?);
+        v["attempts"] = json!(state.store.attempts(Outbox::Messages, &m.id).await?);
+        if let Some((provider, reference)) =
+            m.provider_id.as_ref().zip(m.provider_message_id.as_ref())
+        {
+            v["events"] = outbound::provider_events(state, provider, reference).await?;
+        }
         v["plan"] = serde_json::from_str(&m.plan).unwrap_or(Value::Null);
         v["decision"] = serde_json::from_str(&m.decision).unwrap_or(Value::Null);
     }
@@ -110,18 +123,7 @@ pub async fn send(
             ));
         }
     }
-    if let Some(block) = state
-        .store
-        .contact_block(org, channel_name, &to_text)
-        .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "recipient_blocked",
-            format!("{to_text} may not be messaged on {channel_name}"),
-        )
-        .with_details(json!({ "field": "to", "block": block })));
-    }
+    outbound::check_recipient(&state, org, channel_name, &to, body.quiet_hours.as_ref()).await?;
     let text = match (&body.body, &body.template) {
         (Some(text), None) => text.clone(),
         (None, Some(name)) => {
@@ -155,57 +157,30 @@ pub async fn send(
         None => None,
     };
 
-    let routing = state
-        .routing
-        .for_org(org)
-        .await
-        .map_err(ApiError::internal)?;
-    let mut req = RouteRequest::new(to.digits(), channel, now_ms());
-    req.country_code = Some(to.country_code());
-    req.strategy = body.strategy;
-    req.max_rate = body.max_rate;
-    req.provider_override = body.provider.as_deref();
-    req.usage = Usage::Message { segments };
-    req.seed = switchyard_core::scoring::mix64(now_ms() as u64 ^ to.digits().len() as u64);
-    let decision = routing.router.decide(&req);
-
-    // One step per routed provider that has a sender number for this channel.
-    let mut plan = Vec::new();
-    for candidate in decision.primary.iter().chain(decision.alternates.iter()) {
-        let numbers = state
-            .store
-            .provider_numbers(org, candidate.provider.as_str())
-            .await?;
-        let usable = numbers.iter().filter(|n| {
-            n.status == "active"
-                && if channel == Channel::Mms {
-                    n.mms
-                } else {
-                    n.sms
-                }
-        });
-        let sender = match &from {
-            Some(f) => usable.clone().find(|n| &n.e164 == f),
-            None => usable.clone().next(),
-        };
-        if let Some(n) = sender {
-            plan.push(PlanStep {
-                provider_id: candidate.provider.to_string(),
-                from: n.e164.clone(),
-            });
-        }
-    }
-    if plan.is_empty() {
-        let why = match (&decision.refusal, &from) {
-            (Some(r), _) => r.to_string(),
-            (None, Some(f)) => format!("no routed provider owns the sender {f}"),
-            (None, None) => "no routed provider has a number that can send this channel (sync or import numbers)".into(),
-        };
-        return Err(
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_route", why)
-                .with_details(json!({ "field": "to", "decision": decision })),
-        );
-    }
+    let options = RouteOptions {
+        provider: body.provider.clone(),
+        strategy: body.strategy,
+        max_rate: body.max_rate,
+        capabilities: body.capabilities.clone(),
+    };
+    let usage = Usage::Message { segments };
+    let routed = outbound::plan(
+        &state,
+        org,
+        &to,
+        channel,
+        usage,
+        &options,
+        from.as_deref(),
+        |n| {
+            if channel == Channel::Mms {
+                n.mms
+            } else {
+                n.sms
+            }
+        },
+    )
+    .await?;
     let stored = state
         .store
         .insert_message(&NewMessage {
@@ -214,15 +189,10 @@ pub async fn send(
             to_e164: to_text,
             body: text,
             media: serde_json::to_string(&body.media_urls).map_err(ApiError::internal)?,
-            metadata: serde_json::to_string(&if body.metadata.is_null() {
-                json!({})
-            } else {
-                body.metadata.clone()
-            })
-            .map_err(ApiError::internal)?,
+            metadata: outbound::metadata_text(&body.metadata)?,
             segments,
-            plan: serde_json::to_string(&plan).map_err(ApiError::internal)?,
-            decision: serde_json::to_string(&decision).map_err(ApiError::internal)?,
+            plan: serde_json::to_string(&routed.plan).map_err(ApiError::internal)?,
+            decision: serde_json::to_string(&routed.decision).map_err(ApiError::internal)?,
             lease_ms: dispatch::LEASE_MS,
         })
         .await?;
@@ -233,32 +203,16 @@ pub async fn send(
     ))
 }
 
-/// Filters of the message list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct MessageQuery {
-    /// Only messages in this status.
-    status: Option<String>,
-    /// Items per page (1–500, default 50).
-    limit: Option<usize>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// The organisation's messages, newest first.
-#[utoipa::path(get, path = "/v1/messages", tag = "messages", params(MessageQuery), responses((status = 200, description = "A page of messages")))]
+#[utoipa::path(get, path = "/v1/messages", tag = "messages", params(OutboxQuery), responses((status = 200, description = "A page of messages"), (status = 422, description = "A malformed filter")))]
 pub async fn list(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
-    Query(q): Query<MessageQuery>,
+    Query(q): Query<OutboxQuery>,
 ) -> ApiResult<axum::Json<Value>> {
     let page = state
         .store
-        .messages_page(
-            auth.org(),
-            q.status.as_deref(),
-            q.cursor.as_deref(),
-            clamp_limit(q.limit),
-        )
+        .messages_page(auth.org(), &q.filter()?, q.limit())
         .await?;
     let mut data = Vec::with_capacity(page.items.len());
     for m in &page.items {
@@ -269,7 +223,8 @@ pub async fn list(
     ))
 }
 
-/// One message with its plan, every attempt and the routing decision.
+/// One message with its plan, every attempt, the provider's reports and the routing
+/// decision.
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", responses((status = 200, description = "The message"), (status = 404, description = "No such message")))]
 pub async fn get(
     State(state): State<Shared>,

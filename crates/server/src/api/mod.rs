@@ -1,10 +1,13 @@
 //! The HTTP API: routes, their OpenAPI document, and the layers around them.
 
+pub mod calls;
 pub mod consent;
 pub mod events;
 pub mod keys;
+pub mod listing;
 pub mod messages;
 pub mod numbers;
+pub mod outbound;
 pub mod providers;
 pub mod rates;
 pub mod routing;
@@ -94,6 +97,9 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(events::deliveries))
         .routes(routes!(messages::send, messages::list))
         .routes(routes!(messages::get))
+        .routes(routes!(calls::place, calls::list))
+        .routes(routes!(calls::get))
+        .routes(routes!(calls::hangup))
         .routes(routes!(rates::upload, rates::versions))
         .routes(routes!(rates::deck, rates::delete_deck))
         .routes(routes!(rates::lookup))

@@ -93,8 +93,15 @@ pub async fn receive(
         metrics::counter!("switchyard_webhook_events_total", "provider" => record.kind.clone(), "duplicate" => (!fresh).to_string()).increment(1);
         // Status reports are applied even when redelivered: applying is idempotent (a status
         // never moves backwards), and a redelivery after a failed first try must not be lost.
-        if let EventKind::Message(update) = &event.kind {
-            dispatch::apply_status(&state, &record.org_id, &record.id, update).await?;
+        match &event.kind {
+            EventKind::Message(update) => {
+                dispatch::messages::apply_status(&state, &record.org_id, &record.id, update)
+                    .await?;
+            }
+            EventKind::Call(update) => {
+                dispatch::calls::apply_status(&state, &record.org_id, &record.id, update).await?;
+            }
+            _ => {}
         }
         // Everything else acts once per event: a redelivered webhook is not fresh.
         if fresh {

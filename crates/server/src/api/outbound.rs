@@ -1,0 +1,204 @@
+//! What sending a message and placing a call share before anything is stored: the
+//! recipient checks (consent lists, quiet hours) and the routing plan.
+
+use crate::dispatch::PlanStep;
+use crate::error::{ApiError, ApiResult};
+use crate::state::Shared;
+use axum::http::StatusCode;
+use chrono::NaiveTime;
+use serde::Deserialize;
+use serde_json::json;
+use switchyard_core::number::E164;
+use switchyard_core::rating::Usage;
+use switchyard_core::timezone::{self, Contact, QuietHours};
+use switchyard_core::{Capability, Channel, Decision, RouteRequest, Strategy};
+use switchyard_store::{PhoneNumber, now_ms};
+
+/// Routing options a send may carry.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteOptions {
+    /// Provider id to use if eligible.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Routing strategy (default: the organisation's).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub strategy: Option<Strategy>,
+    /// Highest acceptable price per unit (segment or minute).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub max_rate: Option<rust_decimal::Decimal>,
+    /// Capabilities the provider must have besides the channel's (`stir_shaken`,
+    /// `local_presence`, …).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub capabilities: Vec<Capability>,
+}
+
+/// A local-time window in which the recipient must not be contacted, e.g. 21:00–08:00.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursSpec {
+    /// `HH:MM`, local to the recipient.
+    start: String,
+    /// `HH:MM`, local to the recipient.
+    end: String,
+}
+
+fn clock(field: &str, text: &str) -> ApiResult<NaiveTime> {
+    NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| ApiError::invalid(field, format!("{field} must be HH:MM, not {text:?}")))
+}
+
+impl QuietHoursSpec {
+    fn window(&self) -> ApiResult<QuietHours> {
+        Ok(QuietHours {
+            start: clock("quiet_hours.start", &self.start)?,
+            end: clock("quiet_hours.end", &self.end)?,
+        })
+    }
+}
+
+/// Refuses a recipient on the organisation's opt-out or do-not-contact lists for the
+/// channel, or one inside the given quiet hours in any time zone its number may be in (a
+/// number whose zone is unknown is refused too: the caller asked for the check).
+pub async fn check_recipient(
+    state: &Shared,
+    org: &str,
+    channel: &str,
+    to: &E164,
+    quiet: Option<&QuietHoursSpec>,
+) -> ApiResult<()> {
+    let to_text = to.to_string();
+    if let Some(block) = state.store.contact_block(org, channel, &to_text).await? {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "recipient_blocked",
+            format!("{to_text} may not be contacted on {channel}"),
+        )
+        .with_details(json!({ "field": "to", "block": block })));
+    }
+    let Some(quiet) = quiet else {
+        return Ok(());
+    };
+    let window = quiet.window()?;
+    let now = chrono::Utc::now();
+    let refuse = |message: String, detail: serde_json::Value| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "quiet_hours", message)
+            .with_details(json!({ "field": "to", "quiet_hours": detail }))
+    };
+    match timezone::check(to.digits(), now, &window) {
+        Contact::Allowed => Ok(()),
+        Contact::Quiet { zone, local_time } => {
+            let next = timezone::next_allowed(to.digits(), now, &window).map(|t| t.to_rfc3339());
+            Err(refuse(
+                format!(
+                    "it is {local_time} in {zone}, inside the quiet hours {}–{}",
+                    quiet.start, quiet.end
+                ),
+                json!({ "zone": zone, "local_time": local_time, "next_allowed": next }),
+            ))
+        }
+        Contact::UnknownZone => Err(refuse(
+            format!("the time zone of {to_text} is unknown, so quiet hours cannot be checked"),
+            json!({ "zone": null }),
+        )),
+    }
+}
+
+/// A routing decision and the plan drawn from it.
+pub struct Routed {
+    /// One step per routed provider that has a usable sender number.
+    pub plan: Vec<PlanStep>,
+    /// The decision, as the routing API explains it.
+    pub decision: Decision,
+}
+
+/// Routes a send and pairs each routed provider with a sender number of its that `usable`
+/// accepts (`from`, if given, must be that number); 422 `no_route` when none is left.
+pub async fn plan(
+    state: &Shared,
+    org: &str,
+    to: &E164,
+    channel: Channel,
+    usage: Usage,
+    options: &RouteOptions,
+    from: Option<&str>,
+    usable: impl Fn(&PhoneNumber) -> bool,
+) -> ApiResult<Routed> {
+    let routing = state
+        .routing
+        .for_org(org)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut req = RouteRequest::new(to.digits(), channel, now_ms());
+    req.country_code = Some(to.country_code());
+    req.strategy = options.strategy;
+    req.max_rate = options.max_rate;
+    req.provider_override = options.provider.as_deref();
+    req.usage = usage;
+    req.required = options.capabilities.iter().copied().collect();
+    req.seed = switchyard_core::scoring::mix64(now_ms() as u64 ^ to.digits().len() as u64);
+    let decision = routing.router.decide(&req);
+
+    let mut plan = Vec::new();
+    for candidate in decision.primary.iter().chain(decision.alternates.iter()) {
+        let numbers = state
+            .store
+            .provider_numbers(org, candidate.provider.as_str())
+            .await?;
+        let mut senders = numbers.iter().filter(|n| n.status == "active" && usable(n));
+        let sender = match from {
+            Some(f) => senders.find(|n| n.e164 == f),
+            None => senders.next(),
+        };
+        if let Some(n) = sender {
+            plan.push(PlanStep {
+                provider_id: candidate.provider.to_string(),
+                from: n.e164.clone(),
+            });
+        }
+    }
+    if plan.is_empty() {
+        let why = match (&decision.refusal, from) {
+            (Some(r), _) => r.to_string(),
+            (None, Some(f)) => format!("no routed provider owns the sender {f}"),
+            (None, None) => "no routed provider has a number that can carry this channel (sync or import numbers)".into(),
+        };
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_route", why)
+                .with_details(json!({ "field": "to", "decision": decision })),
+        );
+    }
+    Ok(Routed { plan, decision })
+}
+
+/// The caller's metadata as stored: a JSON object (absent means empty), compact, so that
+/// listings can filter on it.
+pub fn metadata_text(metadata: &serde_json::Value) -> ApiResult<String> {
+    match metadata {
+        serde_json::Value::Null => Ok("{}".into()),
+        serde_json::Value::Object(_) => serde_json::to_string(metadata).map_err(ApiError::internal),
+        _ => Err(ApiError::invalid(
+            "metadata",
+            "metadata must be a JSON object",
+        )),
+    }
+}
+
+/// The reports a provider sent about one of its messages or calls, oldest first.
+pub async fn provider_events(
+    state: &Shared,
+    provider_id: &str,
+    reference: &str,
+) -> ApiResult<serde_json::Value> {
+    let events: Vec<serde_json::Value> = state
+        .store
+        .events_about(provider_id, reference)
+        .await?
+        .iter()
+        .filter_map(|detail| serde_json::from_str(detail).ok())
+        .collect();
+    Ok(serde_json::Value::Array(events))
+}

@@ -1,0 +1,467 @@
+//! Calls through the dispatcher: placing one at a provider, following its status reports
+//! (queued → initiated → ringing → in-progress → completed | busy | no-answer | failed |
+//! canceled), running built-in instructions on answer for providers that take commands,
+//! rating the talk time once it ends, and feeding ASR, ACD and PDD.
+
+use super::{Accepted, Outbound, PlanStep};
+use crate::adapters;
+use crate::state::Shared;
+use serde::{Deserialize, Serialize};
+use switchyard_core::quality::{CallOutcome, Observation};
+use switchyard_core::rating::Usage;
+use switchyard_providers::capability::{Answer, CallRequest, Instruction};
+use switchyard_providers::events::{CallEvent, CallStatus};
+use switchyard_providers::{Adapter, ProviderError};
+use switchyard_store::{CallRecord, CallTimes, Dispatched, Outbox, StoreError, now_ms};
+
+/// What a call does when answered, as stored with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSpec {
+    /// The provider fetches instructions from this URL.
+    Url(String),
+    /// Built-in actions.
+    Instructions(Vec<Instruction>),
+}
+
+impl AnswerSpec {
+    fn to_answer(&self) -> Answer {
+        match self {
+            AnswerSpec::Url(url) => Answer::Url(url.clone()),
+            AnswerSpec::Instructions(steps) => Answer::Instructions(steps.clone()),
+        }
+    }
+}
+
+/// The API's name for a provider's call status.
+pub fn status_name(status: CallStatus) -> &'static str {
+    match status {
+        CallStatus::Initiated => "initiated",
+        CallStatus::Ringing => "ringing",
+        CallStatus::Answered => "in-progress",
+        CallStatus::Completed => "completed",
+        CallStatus::Busy => "busy",
+        CallStatus::NoAnswer => "no-answer",
+        CallStatus::Failed => "failed",
+        CallStatus::Canceled => "canceled",
+    }
+}
+
+fn answer_of(call: &CallRecord) -> Option<AnswerSpec> {
+    serde_json::from_str(&call.answer).ok()
+}
+
+#[async_trait::async_trait]
+impl Outbound for CallRecord {
+    const OUTBOX: Outbox = Outbox::Calls;
+    const FINAL_RANK: i64 = 4;
+
+    /// queued 0, initiated 1, ringing 2, in-progress 3, finals 4.
+    fn rank(status: &str) -> i64 {
+        match status {
+            "queued" => 0,
+            "initiated" => 1,
+            "ringing" => 2,
+            "in-progress" => 3,
+            _ => 4,
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn org_id(&self) -> &str {
+        &self.org_id
+    }
+
+    fn to(&self) -> &str {
+        &self.to
+    }
+
+    fn plan(&self) -> &str {
+        &self.plan
+    }
+
+    fn next_candidate(&self) -> i64 {
+        self.next_candidate
+    }
+
+    async fn load(state: &Shared, id: &str) -> Result<Option<Self>, StoreError> {
+        state.store.call_by_id(id).await
+    }
+
+    async fn still_wanted(&self, state: &Shared) -> Result<bool, StoreError> {
+        Ok(state
+            .store
+            .call_by_id(&self.id)
+            .await?
+            .is_some_and(|c| c.status != "canceled"))
+    }
+
+    async fn send(
+        &self,
+        adapter: &Adapter,
+        step: &PlanStep,
+        idempotency_key: String,
+    ) -> Option<Result<Accepted, ProviderError>> {
+        let voice = adapter.voice.as_ref()?;
+        let answer = answer_of(self)?;
+        let request = CallRequest {
+            to: self.to.clone(),
+            from: step.from.clone(),
+            // Providers that take commands get the instructions on answer instead.
+            answer: if voice.answers_by_command() {
+                Answer::Instructions(Vec::new())
+            } else {
+                answer.to_answer()
+            },
+            ring_timeout_secs: u32::try_from(self.ring_timeout_secs).unwrap_or(30),
+            idempotency_key,
+            client_state: Some(self.id.clone()),
+        };
+        Some(voice.create_call(&request).await.map(|placed| Accepted {
+            provider_ref: placed.call_id,
+            status: match status_name(placed.status) {
+                // Acceptance is never final: a final status comes from a report.
+                "ringing" => "ringing",
+                "in-progress" => "in-progress",
+                _ => "initiated",
+            },
+        }))
+    }
+
+    async fn accepted(
+        &self,
+        state: &Shared,
+        step: &PlanStep,
+        accepted: &Accepted,
+    ) -> Result<(), StoreError> {
+        if !self.still_wanted(state).await? {
+            // Hung up through the API while the provider was taking it.
+            hang_up_at(
+                state,
+                &self.org_id,
+                &step.provider_id,
+                &accepted.provider_ref,
+            )
+            .await;
+        }
+        super::catch_up(
+            state,
+            &self.org_id,
+            &step.provider_id,
+            &accepted.provider_ref,
+        )
+        .await
+    }
+
+    async fn announce(state: &Shared, id: &str) {
+        if let Ok(Some(now)) = state.store.call_by_id(id).await {
+            announce(state, &now).await;
+        }
+    }
+}
+
+async fn announce(state: &Shared, c: &CallRecord) {
+    if let Err(e) = crate::events_out::status(state, &c.org_id, "call", c, &c.metadata).await {
+        tracing::warn!(call = c.id, error = ?e.message, "call.status not queued");
+    }
+}
+
+async fn voice_of(
+    state: &Shared,
+    org_id: &str,
+    provider_id: &str,
+) -> Option<std::sync::Arc<dyn switchyard_providers::capability::Voice>> {
+    let record = state.store.provider(org_id, provider_id).await.ok()??;
+    adapters::adapter_for(state, &record).ok()?.voice
+}
+
+async fn hang_up_at(state: &Shared, org_id: &str, provider_id: &str, call_id: &str) {
+    match voice_of(state, org_id, provider_id).await {
+        Some(voice) => {
+            if let Err(e) = voice.hangup(call_id).await {
+                tracing::warn!(provider = provider_id, call_id, error = %e, "hangup failed");
+            }
+        }
+        None => tracing::warn!(
+            provider = provider_id,
+            call_id,
+            "no voice adapter to hang up"
+        ),
+    }
+}
+
+/// Why a hangup request could not be carried out.
+#[derive(Debug)]
+pub enum HangupError {
+    /// The call already ended.
+    Ended(String),
+    /// The provider refused.
+    Provider(ProviderError),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for HangupError {
+    fn from(e: StoreError) -> Self {
+        HangupError::Store(e)
+    }
+}
+
+/// Ends a call: before a provider took it, it is canceled here (and hung up at the provider
+/// should one take it meanwhile); after, the provider is told to hang up and its report
+/// moves the status.
+pub async fn hang_up(state: &Shared, call: &CallRecord) -> Result<(), HangupError> {
+    if CallRecord::rank(&call.status) == CallRecord::FINAL_RANK {
+        return Err(HangupError::Ended(call.status.clone()));
+    }
+    let (Some(provider_id), Some(call_id)) = (&call.provider_id, &call.provider_call_id) else {
+        state
+            .store
+            .finish_dispatch(
+                Outbox::Calls,
+                &call.id,
+                &Dispatched {
+                    status: "canceled",
+                    rank: CallRecord::FINAL_RANK,
+                    provider_id: None,
+                    from: None,
+                    provider_ref: None,
+                    error: None,
+                },
+            )
+            .await?;
+        CallRecord::announce(state, &call.id).await;
+        return Ok(());
+    };
+    let voice = voice_of(state, &call.org_id, provider_id)
+        .await
+        .ok_or_else(|| {
+            HangupError::Provider(ProviderError::refused(
+                "switchyard",
+                "the call's provider was removed or cannot place calls",
+            ))
+        })?;
+    voice.hangup(call_id).await.map_err(HangupError::Provider)
+}
+
+/// Applies a provider's status report to the call it is about (if the call is known yet):
+/// never backwards; records when it rang, was answered and ended; performs built-in
+/// instructions on answer for providers that take commands; rates the talk time and feeds
+/// quality statistics when it ends; tells the organisation of each change.
+pub async fn apply_status(
+    state: &Shared,
+    org_id: &str,
+    provider_id: &str,
+    update: &CallEvent,
+) -> Result<(), StoreError> {
+    let store = &state.store;
+    let Some(id) = store
+        .find_by_reference(Outbox::Calls, provider_id, &update.call_id)
+        .await?
+    else {
+        return Ok(());
+    };
+    let now = now_ms();
+    let mut times = CallTimes::default();
+    match update.status {
+        CallStatus::Ringing => times.ringing_at = Some(now),
+        CallStatus::Answered => times.answered_at = Some(now),
+        s if s.is_final() => {
+            times.ended_at = Some(now);
+            times.duration_secs = update.duration_secs.map(i64::from);
+        }
+        _ => {}
+    }
+    store.record_call_times(&id, &times).await?;
+    let status = status_name(update.status);
+    let price = update
+        .price
+        .as_ref()
+        .map(|p| format!("{} {}", p.amount.abs(), p.currency));
+    let moved = store
+        .advance_status(
+            Outbox::Calls,
+            &id,
+            status,
+            CallRecord::rank(status),
+            update
+                .reason
+                .as_deref()
+                .filter(|_| update.status != CallStatus::Completed),
+            price.as_deref(),
+        )
+        .await?;
+    let Some(call) = store.call_by_id(&id).await?.filter(|_| moved) else {
+        return Ok(());
+    };
+    if update.status == CallStatus::Answered
+        && let Some(AnswerSpec::Instructions(steps)) = answer_of(&call)
+        && let Some(voice) = voice_of(state, org_id, provider_id).await
+        && voice.answers_by_command()
+        && let Err(e) = voice.perform(&update.call_id, &steps).await
+    {
+        tracing::warn!(call = call.id, error = %e, "answer instructions not performed");
+    }
+    let call = if update.status.is_final() {
+        finish(state, &call, update).await?
+    } else {
+        call
+    };
+    announce(state, &call).await;
+    Ok(())
+}
+
+/// Talk time of an ended call: the provider's figure, else answer to end, rounded up.
+fn talk_secs(call: &CallRecord) -> u32 {
+    let t = call.times;
+    t.duration_secs
+        .or_else(|| Some(((t.ended_at? - t.answered_at?).max(0) + 999) / 1000))
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(0)
+}
+
+async fn finish(
+    state: &Shared,
+    call: &CallRecord,
+    update: &CallEvent,
+) -> Result<CallRecord, StoreError> {
+    let provider_id = call.provider_id.as_deref().unwrap_or_default();
+    let answered = update.status == CallStatus::Completed && call.times.answered_at.is_some();
+    let duration_secs = if answered { talk_secs(call) } else { 0 };
+    let usage = Usage::Call {
+        answered,
+        duration_secs,
+    };
+    let store = &state.store;
+    if let Some(r) = super::rate(
+        state,
+        &call.org_id,
+        &call.to,
+        switchyard_core::Channel::Voice,
+        usage,
+        provider_id,
+        &call.plan,
+    )
+    .await
+    {
+        store
+            .set_cost(
+                Outbox::Calls,
+                &call.id,
+                &r.cost,
+                r.baseline.as_deref(),
+                &r.currency,
+            )
+            .await?;
+        if let Some(price) = &update.price
+            && super::price_differs(Some(&r.cost), price.amount)
+        {
+            tracing::warn!(call = call.id, cost = r.cost, price = %price.amount, "provider price differs from the rated cost");
+            store.flag_price_mismatch(Outbox::Calls, &call.id).await?;
+        }
+    }
+    let outcome = match update.status {
+        CallStatus::Completed if answered => Some(CallOutcome::Answered { duration_secs }),
+        CallStatus::Busy => Some(CallOutcome::Busy),
+        CallStatus::NoAnswer => Some(CallOutcome::NoAnswer),
+        CallStatus::Failed => Some(CallOutcome::Failed),
+        // Canceled by us, or completed unanswered: says nothing of the network.
+        _ => None,
+    };
+    if let Some(outcome) = outcome {
+        let dialled = store
+            .attempts(Outbox::Calls, &call.id)
+            .await?
+            .into_iter()
+            .rfind(|a| a.status == "accepted")
+            .map(|a| a.started_at);
+        let pdd_ms = call
+            .times
+            .ringing_at
+            .zip(dialled)
+            .and_then(|(rang, dialled)| u32::try_from(rang - dialled).ok());
+        super::observe(
+            state,
+            &call.org_id,
+            provider_id,
+            &call.to,
+            Observation::Call { outcome, pdd_ms },
+        )
+        .await;
+    }
+    Ok(store
+        .call_by_id(&call.id)
+        .await?
+        .unwrap_or_else(|| call.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(times: CallTimes) -> CallRecord {
+        CallRecord {
+            id: String::new(),
+            org_id: String::new(),
+            to: String::new(),
+            answer: String::new(),
+            ring_timeout_secs: 30,
+            metadata: String::new(),
+            plan: String::new(),
+            decision: String::new(),
+            status: "completed".into(),
+            next_candidate: 0,
+            dispatched: true,
+            provider_id: None,
+            from: None,
+            provider_call_id: None,
+            error_code: None,
+            error_message: None,
+            provider_price: None,
+            times,
+            cost: None,
+            baseline_cost: None,
+            currency: None,
+            price_mismatch: false,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn talk_time_prefers_the_providers_figure_and_rounds_up_otherwise() {
+        let answered = CallTimes {
+            answered_at: Some(10_000),
+            ended_at: Some(71_001),
+            ..CallTimes::default()
+        };
+        assert_eq!(talk_secs(&call(answered)), 62);
+        assert_eq!(
+            talk_secs(&call(CallTimes {
+                duration_secs: Some(59),
+                ..answered
+            })),
+            59
+        );
+        assert_eq!(talk_secs(&call(CallTimes::default())), 0);
+    }
+
+    #[test]
+    fn answers_are_stored_in_a_stable_shape() {
+        let spec = AnswerSpec::Instructions(vec![Instruction::Say {
+            text: "hi".into(),
+            language: None,
+        }]);
+        assert_eq!(
+            serde_json::to_string(&spec).ok().as_deref(),
+            Some(r#"{"instructions":[{"action":"say","text":"hi"}]}"#)
+        );
+        assert_eq!(
+            serde_json::from_str::<AnswerSpec>(r#"{"url":"https://x.test/a"}"#).ok(),
+            Some(AnswerSpec::Url("https://x.test/a".into()))
+        );
+    }
+}

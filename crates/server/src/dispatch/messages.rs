@@ -1,0 +1,205 @@
+//! Messages through the dispatcher: sending one to a provider, rating it by segments on
+//! acceptance, and following the provider's delivery reports.
+
+use super::{Accepted, Outbound, PlanStep};
+use crate::state::Shared;
+use switchyard_core::quality::Observation;
+use switchyard_core::rating::Usage;
+use switchyard_providers::capability::{MessageChannel, MessageRequest};
+use switchyard_providers::events::{MessageEvent, MessageStatus};
+use switchyard_providers::{Adapter, ProviderError};
+use switchyard_store::{MessageRecord, Outbox, StoreError};
+
+fn channel(name: &str) -> MessageChannel {
+    match name {
+        "mms" => MessageChannel::Mms,
+        "whatsapp" => MessageChannel::Whatsapp,
+        _ => MessageChannel::Sms,
+    }
+}
+
+#[async_trait::async_trait]
+impl Outbound for MessageRecord {
+    const OUTBOX: Outbox = Outbox::Messages;
+    const FINAL_RANK: i64 = 3;
+
+    /// accepted 0, queued 1, sent 2, finals 3.
+    fn rank(status: &str) -> i64 {
+        match status {
+            "accepted" => 0,
+            "queued" => 1,
+            "sent" => 2,
+            _ => 3,
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn org_id(&self) -> &str {
+        &self.org_id
+    }
+
+    fn to(&self) -> &str {
+        &self.to
+    }
+
+    fn plan(&self) -> &str {
+        &self.plan
+    }
+
+    fn next_candidate(&self) -> i64 {
+        self.next_candidate
+    }
+
+    async fn load(state: &Shared, id: &str) -> Result<Option<Self>, StoreError> {
+        state.store.message_by_id(id).await
+    }
+
+    async fn send(
+        &self,
+        adapter: &Adapter,
+        step: &PlanStep,
+        idempotency_key: String,
+    ) -> Option<Result<Accepted, ProviderError>> {
+        let messaging = adapter.messaging.as_ref()?;
+        let request = MessageRequest {
+            channel: channel(&self.channel),
+            to: self.to.clone(),
+            from: step.from.clone(),
+            body: self.body.clone(),
+            media_urls: serde_json::from_str(&self.media).unwrap_or_default(),
+            idempotency_key,
+        };
+        Some(
+            messaging
+                .send_message(&request)
+                .await
+                .map(|accepted| Accepted {
+                    provider_ref: accepted.message_id,
+                    status: match accepted.status {
+                        MessageStatus::Sent => "sent",
+                        _ => "queued",
+                    },
+                }),
+        )
+    }
+
+    async fn accepted(
+        &self,
+        state: &Shared,
+        step: &PlanStep,
+        accepted: &Accepted,
+    ) -> Result<(), StoreError> {
+        let channel = self
+            .channel
+            .parse()
+            .unwrap_or(switchyard_core::Channel::Sms);
+        let usage = Usage::Message {
+            segments: u32::try_from(self.segments).unwrap_or(1),
+        };
+        if let Some(r) = super::rate(
+            state,
+            &self.org_id,
+            &self.to,
+            channel,
+            usage,
+            &step.provider_id,
+            &self.plan,
+        )
+        .await
+        {
+            state
+                .store
+                .set_cost(
+                    Outbox::Messages,
+                    &self.id,
+                    &r.cost,
+                    r.baseline.as_deref(),
+                    &r.currency,
+                )
+                .await?;
+        }
+        super::catch_up(
+            state,
+            &self.org_id,
+            &step.provider_id,
+            &accepted.provider_ref,
+        )
+        .await
+    }
+
+    async fn announce(state: &Shared, id: &str) {
+        if let Ok(Some(now)) = state.store.message_by_id(id).await {
+            announce(state, &now).await;
+        }
+    }
+}
+
+/// Applies a provider's status report to the message it is about (if the message is known
+/// yet): never backwards; the organisation hears of each change; final statuses feed the
+/// provider's delivery ratio, and a provider price more than 1 % from the rated cost is
+/// flagged.
+pub async fn apply_status(
+    state: &Shared,
+    org_id: &str,
+    provider_id: &str,
+    update: &MessageEvent,
+) -> Result<(), StoreError> {
+    let store = &state.store;
+    let Some(id) = store
+        .find_by_reference(Outbox::Messages, provider_id, &update.message_id)
+        .await?
+    else {
+        return Ok(());
+    };
+    let status = serde_json::to_value(update.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let price = update
+        .price
+        .as_ref()
+        .map(|p| format!("{} {}", p.amount, p.currency));
+    let moved = store
+        .advance_status(
+            Outbox::Messages,
+            &id,
+            &status,
+            MessageRecord::rank(&status),
+            update.error_code.as_deref(),
+            price.as_deref(),
+        )
+        .await?;
+    let Some(message) = store.message_by_id(&id).await?.filter(|_| moved) else {
+        return Ok(());
+    };
+    if let Some(price) = &update.price
+        && super::price_differs(message.cost.as_deref(), price.amount)
+    {
+        tracing::warn!(message = message.id, cost = ?message.cost, price = %price.amount, "provider price differs from the rated cost");
+        store
+            .flag_price_mismatch(Outbox::Messages, &message.id)
+            .await?;
+    }
+    announce(state, &message).await;
+    if update.status.is_final() {
+        let delivered = update.status == MessageStatus::Delivered;
+        super::observe(
+            state,
+            org_id,
+            provider_id,
+            &message.to,
+            Observation::Message { delivered },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+async fn announce(state: &Shared, m: &MessageRecord) {
+    if let Err(e) = crate::events_out::status(state, &m.org_id, "message", m, &m.metadata).await {
+        tracing::warn!(message = m.id, error = ?e.message, "message.status not queued");
+    }
+}

@@ -1,0 +1,398 @@
+//! Sending a stored message or call: through each provider of its plan in turn until one
+//! takes it.
+//!
+//! Every attempt is written before its provider is called. A failure the provider surely
+//! did not act on (a refusal, 429, 503, a connection that never opened) moves on to the next
+//! provider at once; a permanent one (invalid or opted-out recipient) ends the entry as
+//! failed; one the provider may have acted on (another 5xx, a timeout after sending, or an
+//! attempt a crash interrupted) ends it as `unconfirmed` rather than risk sending it twice.
+//! Each outcome moves the provider's health.
+
+pub mod calls;
+pub mod messages;
+
+use crate::adapters;
+use crate::state::Shared;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use switchyard_core::quality::Observation;
+use switchyard_core::rating::Usage;
+use switchyard_providers::events::{EventKind, ProviderEvent};
+use switchyard_providers::{Adapter, ErrorClass, ProviderError};
+use switchyard_store::{AttemptOutcome, Dispatched, Outbox, StoreError};
+
+/// How long a dispatcher holds an entry before another instance may take it over.
+pub const LEASE_MS: i64 = 30_000;
+
+/// One step of an entry's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// Provider to try.
+    pub provider_id: String,
+    /// Sender number at that provider.
+    pub from: String,
+}
+
+/// What a provider said when it took an entry.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The provider's id for it.
+    pub provider_ref: String,
+    /// Status to record.
+    pub status: &'static str,
+}
+
+/// A message or a call, as the dispatcher sees it.
+#[async_trait::async_trait]
+pub trait Outbound: Send + Sync + Sized + 'static {
+    /// Where it is stored.
+    const OUTBOX: Outbox;
+    /// Rank of its final statuses (every final status shares it).
+    const FINAL_RANK: i64;
+    /// Rank of a status, so that a status never moves backwards.
+    fn rank(status: &str) -> i64;
+    /// Its id.
+    fn id(&self) -> &str;
+    /// Owner.
+    fn org_id(&self) -> &str;
+    /// Destination.
+    fn to(&self) -> &str;
+    /// JSON plan.
+    fn plan(&self) -> &str;
+    /// Index of the next step of the plan.
+    fn next_candidate(&self) -> i64;
+    /// Whether it should still go out (a call hung up before dialling should not).
+    async fn still_wanted(&self, _state: &Shared) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+    /// Reads it back.
+    async fn load(state: &Shared, id: &str) -> Result<Option<Self>, StoreError>;
+    /// Hands it to one provider; `None` when that provider cannot carry it.
+    async fn send(
+        &self,
+        adapter: &Adapter,
+        step: &PlanStep,
+        idempotency_key: String,
+    ) -> Option<Result<Accepted, ProviderError>>;
+    /// What follows a provider's acceptance (rating, early reports).
+    async fn accepted(
+        &self,
+        state: &Shared,
+        step: &PlanStep,
+        accepted: &Accepted,
+    ) -> Result<(), StoreError>;
+    /// Tells the organisation where it stands now.
+    async fn announce(state: &Shared, id: &str);
+}
+
+/// Feeds an observation about a provider (to `to`'s country) into its live statistics and,
+/// for API requests, its health.
+async fn observe(state: &Shared, org: &str, provider_id: &str, to: &str, observation: Observation) {
+    if let Ok(routing) = state.routing.for_org(org).await
+        && let Some(cell) = routing.router.current().live(&provider_id.into())
+    {
+        let country = switchyard_core::number::parse_e164(to)
+            .ok()
+            .map(|n| n.country_code());
+        cell.observe(observation, country, chrono::Utc::now().timestamp_millis());
+    }
+}
+
+/// A rated cost and its baseline, as decimal text, with their currency.
+pub struct Rated {
+    /// Cost on the provider used.
+    pub cost: String,
+    /// Cost on the baseline.
+    pub baseline: Option<String>,
+    /// Currency.
+    pub currency: String,
+}
+
+/// Rates usage on `provider_id`'s deck and on the baseline: the organisation's reference
+/// provider, or the dearest provider of the plan. `None` without an open rate.
+pub async fn rate(
+    state: &Shared,
+    org: &str,
+    to: &str,
+    channel: switchyard_core::Channel,
+    usage: Usage,
+    provider_id: &str,
+    plan: &str,
+) -> Option<Rated> {
+    let routing = state.routing.for_org(org).await.ok()?;
+    let snapshot = routing.router.current();
+    let digits = to.trim_start_matches('+');
+    let now = chrono::Utc::now().timestamp_millis();
+    let on = |id: &str| {
+        snapshot
+            .rate_event(&id.into(), digits, channel, usage, now)
+            .map(|c| c.total)
+    };
+    let cost = on(provider_id)?;
+    let baseline = match &snapshot.policy().baseline_provider {
+        Some(reference) => on(reference),
+        None => serde_json::from_str::<Vec<PlanStep>>(plan)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|step| on(&step.provider_id))
+            .max_by(|a, b| a.amount.cmp(&b.amount)),
+    };
+    Some(Rated {
+        cost: cost.amount.normalize().to_string(),
+        baseline: baseline.map(|b| b.amount.normalize().to_string()),
+        currency: cost.currency.to_string(),
+    })
+}
+
+/// Whether a provider's price is more than 1 % away from the rated cost.
+pub fn price_differs(rated: Option<&str>, price: rust_decimal::Decimal) -> bool {
+    rated
+        .and_then(|c| c.parse::<rust_decimal::Decimal>().ok())
+        .filter(|cost| !cost.is_zero())
+        .is_some_and(|cost| ((price.abs() - cost).abs() / cost) > rust_decimal::Decimal::new(1, 2))
+}
+
+/// Works through the plan of an entry whose lease this instance holds.
+pub async fn dispatch<T: Outbound>(state: Shared, item: T) {
+    if let Err(e) = try_dispatch(&state, &item).await {
+        // The lease runs out and the recovery worker takes it up again.
+        tracing::warn!(id = item.id(), error = %e, "dispatch interrupted");
+        return;
+    }
+    T::announce(&state, item.id()).await;
+}
+
+fn metric(outbox: Outbox, outcome: &'static str, failovers: usize) {
+    let kind = match outbox {
+        Outbox::Messages => "message",
+        Outbox::Calls => "call",
+    };
+    metrics::counter!("switchyard_dispatched_total", "kind" => kind, "outcome" => outcome, "failovers" => failovers.to_string()).increment(1);
+}
+
+/// Ends dispatching without a provider having taken the entry.
+async fn give_up<T: Outbound>(
+    state: &Shared,
+    item: &T,
+    status: &str,
+    last: Option<(&str, &str)>,
+    error: (&str, &str),
+) -> Result<(), StoreError> {
+    state
+        .store
+        .finish_dispatch(
+            T::OUTBOX,
+            item.id(),
+            &Dispatched {
+                status,
+                rank: T::FINAL_RANK,
+                provider_id: last.map(|l| l.0),
+                from: last.map(|l| l.1),
+                provider_ref: None,
+                error: Some(error),
+            },
+        )
+        .await
+}
+
+async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), StoreError> {
+    let store = &state.store;
+    let outbox = T::OUTBOX;
+    let plan: Vec<PlanStep> = serde_json::from_str(item.plan()).unwrap_or_default();
+    let attempts = store.attempts(outbox, item.id()).await?;
+    if let Some(last) = attempts.last().filter(|a| a.status == "sending") {
+        // A crash between writing the attempt and hearing back: the provider may have it.
+        tracing::warn!(
+            id = item.id(),
+            provider = last.provider_id,
+            "interrupted attempt found"
+        );
+        let why = format!(
+            "attempt {} at {} was interrupted; the provider may have taken it",
+            last.seq, last.provider_id
+        );
+        give_up(
+            state,
+            item,
+            "unconfirmed",
+            Some((&last.provider_id, &last.from)),
+            ("interrupted", &why),
+        )
+        .await?;
+        metric(outbox, "unconfirmed", attempts.len());
+        return Ok(());
+    }
+    let start = usize::try_from(item.next_candidate()).unwrap_or(usize::MAX);
+    for (seq, step) in plan.iter().enumerate().skip(start) {
+        let seq = seq as i64;
+        if !item.still_wanted(state).await? {
+            return Ok(());
+        }
+        let attempt = store
+            .begin_attempt(outbox, item.id(), seq, &step.provider_id, &step.from)
+            .await?;
+        let adapter = match store.provider(item.org_id(), &step.provider_id).await? {
+            Some(record) => adapters::adapter_for(state, &record).ok(),
+            None => None,
+        };
+        let key = format!("{}:{seq}", item.id());
+        let sent = match &adapter {
+            Some(adapter) => item.send(adapter, step, key).await,
+            None => None,
+        };
+        let Some(sent) = sent else {
+            let failed = AttemptOutcome {
+                status: "failed",
+                error_code: Some("provider_unavailable".into()),
+                error_message: Some("the provider was removed or cannot carry this".into()),
+                ..AttemptOutcome::default()
+            };
+            store
+                .finish_attempt(outbox, &attempt, item.id(), &failed)
+                .await?;
+            continue;
+        };
+        let ok = sent.is_ok();
+        observe(
+            state,
+            item.org_id(),
+            &step.provider_id,
+            item.to(),
+            Observation::Request { ok },
+        )
+        .await;
+        match sent {
+            Ok(accepted) => {
+                let ok = AttemptOutcome {
+                    status: "accepted",
+                    provider_ref: Some(accepted.provider_ref.clone()),
+                    ..AttemptOutcome::default()
+                };
+                store
+                    .finish_attempt(outbox, &attempt, item.id(), &ok)
+                    .await?;
+                store
+                    .finish_dispatch(
+                        outbox,
+                        item.id(),
+                        &Dispatched {
+                            status: accepted.status,
+                            rank: T::rank(accepted.status),
+                            provider_id: Some(&step.provider_id),
+                            from: Some(&step.from),
+                            provider_ref: Some(&accepted.provider_ref),
+                            error: None,
+                        },
+                    )
+                    .await?;
+                item.accepted(state, step, &accepted).await?;
+                metric(outbox, "accepted", seq as usize);
+                return Ok(());
+            }
+            Err(e) => {
+                let fails_over = e.may_fail_over();
+                let failed = AttemptOutcome {
+                    status: if fails_over || e.class == ErrorClass::Permanent {
+                        "failed"
+                    } else {
+                        "unknown"
+                    },
+                    error_class: serde_json::to_value(e.class)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned)),
+                    error_code: e.code.clone(),
+                    error_message: Some(e.message.clone()),
+                    ..AttemptOutcome::default()
+                };
+                store
+                    .finish_attempt(outbox, &attempt, item.id(), &failed)
+                    .await?;
+                if fails_over {
+                    tracing::info!(id = item.id(), provider = step.provider_id, error = %e, "failing over");
+                    continue;
+                }
+                let (status, code) = if e.class == ErrorClass::Permanent {
+                    (
+                        "failed",
+                        e.code.clone().unwrap_or_else(|| "rejected".into()),
+                    )
+                } else {
+                    ("unconfirmed", "maybe_accepted".to_string())
+                };
+                give_up(
+                    state,
+                    item,
+                    status,
+                    Some((&step.provider_id, &step.from)),
+                    (&code, &e.message),
+                )
+                .await?;
+                metric(outbox, status, seq as usize);
+                return Ok(());
+            }
+        }
+    }
+    give_up(
+        state,
+        item,
+        "failed",
+        None,
+        (
+            "no_provider_left",
+            "every provider in the plan failed or refused",
+        ),
+    )
+    .await?;
+    metric(outbox, "exhausted", plan.len());
+    Ok(())
+}
+
+/// Applies the reports a provider sent about an entry before its acceptance was recorded
+/// (fast providers send receipts before their API answer is processed).
+async fn catch_up(
+    state: &Shared,
+    org_id: &str,
+    provider_id: &str,
+    provider_ref: &str,
+) -> Result<(), StoreError> {
+    for detail in state.store.events_about(provider_id, provider_ref).await? {
+        match serde_json::from_str::<ProviderEvent>(&detail).map(|e| e.kind) {
+            Ok(EventKind::Message(update)) => {
+                messages::apply_status(state, org_id, provider_id, &update).await?;
+            }
+            Ok(EventKind::Call(update)) => {
+                calls::apply_status(state, org_id, provider_id, &update).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn resume<T: Outbound>(state: &Shared) {
+    match state.store.claim_stranded(T::OUTBOX, 50, LEASE_MS).await {
+        Ok(ids) => {
+            for id in ids {
+                match T::load(state, &id).await {
+                    Ok(Some(item)) => {
+                        tracing::info!(id, "resuming a stranded entry");
+                        tokio::spawn(dispatch(state.clone(), item));
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(id, error = %e, "cannot load a stranded entry"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot claim stranded entries"),
+    }
+}
+
+/// Takes over messages and calls whose dispatcher died (their lease ran out) until the task
+/// is dropped.
+pub async fn recover(state: Shared) {
+    loop {
+        resume::<switchyard_store::MessageRecord>(&state).await;
+        resume::<switchyard_store::CallRecord>(&state).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
