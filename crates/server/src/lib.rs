@@ -46,6 +46,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Resolves when the server has stopped and flushed its logs.
     pub done: tokio::task::JoinHandle<()>,
+    /// The built-in sandbox carrier, when enabled: what it was asked and what it sent.
+    pub sandbox: Option<switchyard_sandbox::Sandbox>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -95,7 +97,7 @@ pub async fn start(
         Err(e) => tracing::warn!(error = %e, "cannot list organisations"),
     }
     let state_url = state.public_url.clone();
-    let sandbox_on = state.sandbox.is_some();
+    let sandbox = state.sandbox.clone();
     let (shutdown, mut rx) = tokio::sync::watch::channel(false);
     let app = api::app(state.clone());
     let done = tokio::spawn(async move {
@@ -120,10 +122,11 @@ pub async fn start(
         drop(state);
         let _ = writer.await;
     });
-    tracing::info!(%addr, public_url = state_url, sandbox = sandbox_on, "switchyard listening");
+    tracing::info!(%addr, public_url = state_url, sandbox = sandbox.is_some(), "switchyard listening");
     Ok(Running {
         addr,
         done,
+        sandbox,
         shutdown,
     })
 }

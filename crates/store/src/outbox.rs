@@ -103,6 +103,32 @@ pub struct Dispatched<'a> {
     pub error: Option<(&'a str, &'a str)>,
 }
 
+/// A status a provider reported, with what came with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatusMove<'a> {
+    /// New status.
+    pub status: &'a str,
+    /// Its rank.
+    pub rank: i64,
+    /// The provider's error code.
+    pub error_code: Option<&'a str>,
+    /// The provider's price, as reported.
+    pub price: Option<&'a str>,
+    /// The rated cost, when the status completes the usage.
+    pub cost: Option<CostText<'a>>,
+}
+
+/// A rated cost as decimal text.
+#[derive(Debug, Clone, Copy)]
+pub struct CostText<'a> {
+    /// On the provider used.
+    pub cost: &'a str,
+    /// On the baseline.
+    pub baseline: Option<&'a str>,
+    /// Currency of both.
+    pub currency: &'a str,
+}
+
 /// Filters of an outbox listing; empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct OutboxFilter<'a> {
@@ -345,26 +371,30 @@ impl Store {
     }
 
     /// Moves an entry to a status a provider reported, unless it is already as far along
-    /// (`rank` orders statuses; finals share the top rank, and the first final wins). True
+    /// (`rank` orders statuses; finals share the top rank, and the first final wins). A cost
+    /// that comes with the status (a call rated as it ends) is written in the same step. True
     /// when it moved.
     pub async fn advance_status(
         &self,
         outbox: Outbox,
         id: &str,
-        status: &str,
-        rank: i64,
-        error_code: Option<&str>,
-        price: Option<&str>,
+        to: &StatusMove<'_>,
     ) -> Result<bool> {
+        let cost = to.cost;
         let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {} SET status = $1, status_rank = $2, error_code = COALESCE($3, error_code), \
-             provider_price = COALESCE($4, provider_price), updated_at = $5 WHERE id = $6 AND status_rank < $2",
+             provider_price = COALESCE($4, provider_price), cost = COALESCE($5, cost), \
+             baseline_cost = COALESCE($6, baseline_cost), currency = COALESCE($7, currency), updated_at = $8 \
+             WHERE id = $9 AND status_rank < $2",
             outbox.table()
         )))
-        .bind(status)
-        .bind(rank)
-        .bind(error_code)
-        .bind(price)
+        .bind(to.status)
+        .bind(to.rank)
+        .bind(to.error_code)
+        .bind(to.price)
+        .bind(cost.map(|c| c.cost))
+        .bind(cost.and_then(|c| c.baseline))
+        .bind(cost.map(|c| c.currency))
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
@@ -374,21 +404,14 @@ impl Store {
     }
 
     /// Records what an entry cost and what it would have cost on the baseline.
-    pub async fn set_cost(
-        &self,
-        outbox: Outbox,
-        id: &str,
-        cost: &str,
-        baseline: Option<&str>,
-        currency: &str,
-    ) -> Result<()> {
+    pub async fn set_cost(&self, outbox: Outbox, id: &str, c: &CostText<'_>) -> Result<()> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {} SET cost = $1, baseline_cost = $2, currency = $3 WHERE id = $4",
             outbox.table()
         )))
-        .bind(cost)
-        .bind(baseline)
-        .bind(currency)
+        .bind(c.cost)
+        .bind(c.baseline)
+        .bind(c.currency)
         .bind(id)
         .execute(self.pool())
         .await?;

@@ -542,9 +542,13 @@ async fn report(
     else {
         return false;
     };
-    s.advance_status(outbox, &id, status, rank, None, price)
-        .await
-        .expect("advance")
+    let to = switchyard_store::StatusMove {
+        status,
+        rank,
+        price,
+        ..Default::default()
+    };
+    s.advance_status(outbox, &id, &to).await.expect("advance")
 }
 
 #[tokio::test]
@@ -815,7 +819,12 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
                 duration_secs: Some(60),
             }
         );
-        s.set_cost(Outbox::Calls, &call.id, "0.009", Some("0.014"), "USD")
+        let cost = switchyard_store::CostText {
+            cost: "0.009",
+            baseline: Some("0.014"),
+            currency: "USD",
+        };
+        s.set_cost(Outbox::Calls, &call.id, &cost)
             .await
             .expect("cost");
         assert_eq!(

@@ -3,7 +3,7 @@
 //! canceled), running built-in instructions on answer for providers that take commands,
 //! rating the talk time once it ends, and feeding ASR, ACD and PDD.
 
-use super::{Accepted, Outbound, PlanStep};
+use super::{Accepted, Outbound, PlanStep, Rated};
 use crate::adapters;
 use crate::state::Shared;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use switchyard_core::rating::Usage;
 use switchyard_providers::capability::{Answer, CallRequest, Instruction};
 use switchyard_providers::events::{CallEvent, CallStatus};
 use switchyard_providers::{Adapter, ProviderError};
-use switchyard_store::{CallRecord, CallTimes, Dispatched, Outbox, StoreError, now_ms};
+use switchyard_store::{CallRecord, CallTimes, Dispatched, Outbox, StatusMove, StoreError, now_ms};
 
 /// What a call does when answered, as stored with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,27 +276,39 @@ pub async fn apply_status(
         _ => {}
     }
     store.record_call_times(&id, &times).await?;
+    let Some(call) = store.call_by_id(&id).await? else {
+        return Ok(());
+    };
     let status = status_name(update.status);
     let price = update
         .price
         .as_ref()
         .map(|p| format!("{} {}", p.amount.abs(), p.currency));
+    let ending = if update.status.is_final() {
+        Some(ending(state, &call, update).await)
+    } else {
+        None
+    };
+    let rated = ending.as_ref().and_then(|e| e.rated.as_ref());
     let moved = store
         .advance_status(
             Outbox::Calls,
             &id,
-            status,
-            CallRecord::rank(status),
-            update
-                .reason
-                .as_deref()
-                .filter(|_| update.status != CallStatus::Completed),
-            price.as_deref(),
+            &StatusMove {
+                status,
+                rank: CallRecord::rank(status),
+                error_code: update
+                    .reason
+                    .as_deref()
+                    .filter(|_| update.status != CallStatus::Completed),
+                price: price.as_deref(),
+                cost: rated.map(Rated::text),
+            },
         )
         .await?;
-    let Some(call) = store.call_by_id(&id).await?.filter(|_| moved) else {
+    if !moved {
         return Ok(());
-    };
+    }
     if update.status == CallStatus::Answered
         && let Some(AnswerSpec::Instructions(steps)) = answer_of(&call)
         && let Some(voice) = voice_of(state, org_id, provider_id).await
@@ -305,12 +317,22 @@ pub async fn apply_status(
     {
         tracing::warn!(call = call.id, error = %e, "answer instructions not performed");
     }
-    let call = if update.status.is_final() {
-        finish(state, &call, update).await?
-    } else {
-        call
-    };
-    announce(state, &call).await;
+    if let Some(ending) = &ending {
+        if let (Some(price), Some(r)) = (&update.price, rated)
+            && super::price_differs(Some(&r.cost), price.amount)
+        {
+            tracing::warn!(call = call.id, cost = r.cost, price = %price.amount, "provider price differs from the rated cost");
+            store.flag_price_mismatch(Outbox::Calls, &call.id).await?;
+        }
+        if let Some(outcome) = ending.outcome {
+            let pdd_ms = pdd(state, &call).await?;
+            let observation = Observation::Call { outcome, pdd_ms };
+            super::observe(state, org_id, provider_id, &call.to, observation).await;
+        }
+    }
+    if let Some(now) = store.call_by_id(&id).await? {
+        announce(state, &now).await;
+    }
     Ok(())
 }
 
@@ -323,20 +345,21 @@ fn talk_secs(call: &CallRecord) -> u32 {
         .unwrap_or(0)
 }
 
-async fn finish(
-    state: &Shared,
-    call: &CallRecord,
-    update: &CallEvent,
-) -> Result<CallRecord, StoreError> {
-    let provider_id = call.provider_id.as_deref().unwrap_or_default();
+/// What an ended call cost and what its end says of the network.
+struct Ending {
+    rated: Option<Rated>,
+    outcome: Option<CallOutcome>,
+}
+
+async fn ending(state: &Shared, call: &CallRecord, update: &CallEvent) -> Ending {
     let answered = update.status == CallStatus::Completed && call.times.answered_at.is_some();
     let duration_secs = if answered { talk_secs(call) } else { 0 };
     let usage = Usage::Call {
         answered,
         duration_secs,
     };
-    let store = &state.store;
-    if let Some(r) = super::rate(
+    let provider_id = call.provider_id.as_deref().unwrap_or_default();
+    let rated = super::rate(
         state,
         &call.org_id,
         &call.to,
@@ -345,24 +368,7 @@ async fn finish(
         provider_id,
         &call.plan,
     )
-    .await
-    {
-        store
-            .set_cost(
-                Outbox::Calls,
-                &call.id,
-                &r.cost,
-                r.baseline.as_deref(),
-                &r.currency,
-            )
-            .await?;
-        if let Some(price) = &update.price
-            && super::price_differs(Some(&r.cost), price.amount)
-        {
-            tracing::warn!(call = call.id, cost = r.cost, price = %price.amount, "provider price differs from the rated cost");
-            store.flag_price_mismatch(Outbox::Calls, &call.id).await?;
-        }
-    }
+    .await;
     let outcome = match update.status {
         CallStatus::Completed if answered => Some(CallOutcome::Answered { duration_secs }),
         CallStatus::Busy => Some(CallOutcome::Busy),
@@ -371,31 +377,23 @@ async fn finish(
         // Canceled by us, or completed unanswered: says nothing of the network.
         _ => None,
     };
-    if let Some(outcome) = outcome {
-        let dialled = store
-            .attempts(Outbox::Calls, &call.id)
-            .await?
-            .into_iter()
-            .rfind(|a| a.status == "accepted")
-            .map(|a| a.started_at);
-        let pdd_ms = call
-            .times
-            .ringing_at
-            .zip(dialled)
-            .and_then(|(rang, dialled)| u32::try_from(rang - dialled).ok());
-        super::observe(
-            state,
-            &call.org_id,
-            provider_id,
-            &call.to,
-            Observation::Call { outcome, pdd_ms },
-        )
-        .await;
-    }
-    Ok(store
-        .call_by_id(&call.id)
+    Ending { rated, outcome }
+}
+
+/// Post-dial delay: from the accepted attempt to the first ring.
+async fn pdd(state: &Shared, call: &CallRecord) -> Result<Option<u32>, StoreError> {
+    let dialled = state
+        .store
+        .attempts(Outbox::Calls, &call.id)
         .await?
-        .unwrap_or_else(|| call.clone()))
+        .into_iter()
+        .rfind(|a| a.status == "accepted")
+        .map(|a| a.started_at);
+    Ok(call
+        .times
+        .ringing_at
+        .zip(dialled)
+        .and_then(|(rang, dialled)| u32::try_from(rang - dialled).ok()))
 }
 
 #[cfg(test)]

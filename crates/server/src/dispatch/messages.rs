@@ -8,7 +8,7 @@ use switchyard_core::rating::Usage;
 use switchyard_providers::capability::{MessageChannel, MessageRequest};
 use switchyard_providers::events::{MessageEvent, MessageStatus};
 use switchyard_providers::{Adapter, ProviderError};
-use switchyard_store::{MessageRecord, Outbox, StoreError};
+use switchyard_store::{MessageRecord, Outbox, StatusMove, StoreError};
 
 fn channel(name: &str) -> MessageChannel {
     match name {
@@ -112,13 +112,7 @@ impl Outbound for MessageRecord {
         {
             state
                 .store
-                .set_cost(
-                    Outbox::Messages,
-                    &self.id,
-                    &r.cost,
-                    r.baseline.as_deref(),
-                    &r.currency,
-                )
+                .set_cost(Outbox::Messages, &self.id, &r.text())
                 .await?;
         }
         super::catch_up(
@@ -166,10 +160,13 @@ pub async fn apply_status(
         .advance_status(
             Outbox::Messages,
             &id,
-            &status,
-            MessageRecord::rank(&status),
-            update.error_code.as_deref(),
-            price.as_deref(),
+            &StatusMove {
+                status: &status,
+                rank: MessageRecord::rank(&status),
+                error_code: update.error_code.as_deref(),
+                price: price.as_deref(),
+                cost: None,
+            },
         )
         .await?;
     let Some(message) = store.message_by_id(&id).await?.filter(|_| moved) else {

@@ -108,6 +108,17 @@ pub struct Rated {
     pub currency: String,
 }
 
+impl Rated {
+    /// As the store takes it.
+    pub fn text(&self) -> switchyard_store::CostText<'_> {
+        switchyard_store::CostText {
+            cost: &self.cost,
+            baseline: self.baseline.as_deref(),
+            currency: &self.currency,
+        }
+    }
+}
+
 /// Rates usage on `provider_id`'s deck and on the baseline: the organisation's reference
 /// provider, or the dearest provider of the plan. `None` without an open rate.
 pub async fn rate(
