@@ -580,7 +580,7 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
             "its creator holds it"
         );
         let stranded = s.insert_message(&new(0, "{}")).await.expect("insert");
-        assert_eq!(claim().await.expect("claim"), [stranded.id.clone()]);
+        assert_eq!(claim().await.expect("claim"), vec![stranded.id.clone()]);
         assert!(claim().await.expect("claim").is_empty(), "claimed once");
 
         let a0 = s
@@ -764,7 +764,7 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
             s.claim_stranded(Outbox::Calls, 10, 60_000)
                 .await
                 .expect("claim"),
-            [call.id.clone()]
+            vec![call.id.clone()]
         );
         s.finish_dispatch(
             Outbox::Calls,

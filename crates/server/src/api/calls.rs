@@ -166,22 +166,16 @@ pub async fn place(
         strategy: body.strategy,
         max_rate: body.max_rate,
         capabilities: body.capabilities.clone(),
+        from,
     };
     // Routed on the price of a typical one-minute call.
     let usage = Usage::Call {
         answered: true,
         duration_secs: 60,
     };
-    let routed = outbound::plan(
-        &state,
-        org,
-        &to,
-        Channel::Voice,
-        usage,
-        &options,
-        from.as_deref(),
-        |n| n.voice,
-    )
+    let routed = outbound::plan(&state, org, &to, Channel::Voice, usage, &options, |n| {
+        n.voice
+    })
     .await?;
     let stored = state
         .store

@@ -162,24 +162,16 @@ pub async fn send(
         strategy: body.strategy,
         max_rate: body.max_rate,
         capabilities: body.capabilities.clone(),
+        from,
     };
     let usage = Usage::Message { segments };
-    let routed = outbound::plan(
-        &state,
-        org,
-        &to,
-        channel,
-        usage,
-        &options,
-        from.as_deref(),
-        |n| {
-            if channel == Channel::Mms {
-                n.mms
-            } else {
-                n.sms
-            }
-        },
-    )
+    let routed = outbound::plan(&state, org, &to, channel, usage, &options, |n| {
+        if channel == Channel::Mms {
+            n.mms
+        } else {
+            n.sms
+        }
+    })
     .await?;
     let stored = state
         .store

@@ -15,25 +15,18 @@ use switchyard_core::{Capability, Channel, Decision, RouteRequest, Strategy};
 use switchyard_store::{PhoneNumber, now_ms};
 
 /// Routing options a send may carry.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RouteOptions {
     /// Provider id to use if eligible.
-    #[serde(default)]
     pub provider: Option<String>,
     /// Routing strategy (default: the organisation's).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub strategy: Option<Strategy>,
     /// Highest acceptable price per unit (segment or minute).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub max_rate: Option<rust_decimal::Decimal>,
-    /// Capabilities the provider must have besides the channel's (`stir_shaken`,
-    /// `local_presence`, …).
-    #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    /// Capabilities the provider must have besides the channel's.
     pub capabilities: Vec<Capability>,
+    /// The sender, when the caller chose one: its provider is then the only one tried.
+    pub from: Option<String>,
 }
 
 /// A local-time window in which the recipient must not be contacted, e.g. 21:00–08:00.
@@ -124,7 +117,6 @@ pub async fn plan(
     channel: Channel,
     usage: Usage,
     options: &RouteOptions,
-    from: Option<&str>,
     usable: impl Fn(&PhoneNumber) -> bool,
 ) -> ApiResult<Routed> {
     let routing = state
@@ -142,6 +134,7 @@ pub async fn plan(
     req.seed = switchyard_core::scoring::mix64(now_ms() as u64 ^ to.digits().len() as u64);
     let decision = routing.router.decide(&req);
 
+    let from = options.from.as_deref();
     let mut plan = Vec::new();
     for candidate in decision.primary.iter().chain(decision.alternates.iter()) {
         let numbers = state
