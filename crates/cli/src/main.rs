@@ -21,6 +21,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// See it work: three sandbox carriers, 1,000 SMS and 1,000 calls through least-cost
+    /// routing, an outage half-way, and what it all cost against a single carrier.
+    Demo(commands::demo::DemoArgs),
     /// Run the API server (embedded SQLite by default).
     Serve(service::ServeArgs),
     /// Create or update the database schema.
@@ -47,6 +50,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(&cli.global, &args),
         Command::Serve(args) => service::serve(&cli.global, args),
         Command::Migrate => service::migrate(&cli.global),
         Command::Config(c) => service::config(&cli.global, c),

@@ -55,7 +55,8 @@ pub struct Attempt {
     pub provider_id: String,
     /// Sender.
     pub from: String,
-    /// `sending` (written before the provider is called), `accepted`, `failed`, `unknown`.
+    /// `sending` (written before the provider is called), `accepted`, `failed`, `unknown`,
+    /// or `skipped` (its circuit breaker was open).
     pub status: String,
     /// The provider's id for the message or call, when accepted.
     pub provider_ref: Option<String>,

@@ -4,7 +4,8 @@
 //! how fast the API accepts, how fast messages are dispatched end to end, and how long the
 //! receipts take to settle; `/healthz` through the same stack is the baseline.
 
-use super::bench_http::{Load, Target, drive, ms3, open_store};
+use super::bench_http::{Load, Target, drive, ms3};
+use super::embedded::Embedded;
 use crate::config::GlobalArgs;
 use anyhow::{Result, bail};
 use clap::Args;
@@ -13,9 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard_sandbox::SandboxConfig;
-use switchyard_server::ServerSettings;
-use switchyard_server::secrets::MasterKey;
-use switchyard_store::{Backend, Role};
+use switchyard_store::{Backend, Outbox, OutboxFilter};
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -30,32 +29,6 @@ pub struct SendArgs {
     timeout: u64,
 }
 
-async fn api(
-    client: &reqwest::Client,
-    base: &str,
-    key: &str,
-    path: &str,
-    body: Option<(&str, String)>,
-) -> Result<Value> {
-    let req = match body {
-        Some((ct, b)) => client
-            .post(format!("{base}{path}"))
-            .header("content-type", ct)
-            .body(b),
-        None => client
-            .post(format!("{base}{path}"))
-            .header("content-type", "application/json")
-            .body("{}"),
-    };
-    let resp = req.bearer_auth(key).send().await?;
-    let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("{path} answered {status}: {v}");
-    }
-    Ok(v)
-}
-
 fn load_json(l: &Load) -> Value {
     json!({ "requests": l.requests, "errors": l.errors, "per_sec": l.per_sec.round(), "p50_ms": ms3(l.p50_ms), "p99_ms": ms3(l.p99_ms) })
 }
@@ -68,60 +41,49 @@ pub fn run(global: &GlobalArgs, args: &SendArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let dir = tempfile::tempdir()?;
-        let (store, _) = open_store(global, &dir).await?;
-        let org = store.create_org("bench").await?;
-        let (_, key) = store.create_key(&org.id, Role::Admin, "bench").await?;
-        let settings = ServerSettings {
-            log_decisions: false,
-            sandbox: Some(SandboxConfig { seed: 1, speed: 100.0 }),
-            ..ServerSettings::default()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let running = switchyard_server::start(store.clone(), MasterKey::parse(&"11".repeat(32))?, settings, listener).await?;
-        let base = format!("http://{}", running.addr);
-        let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
-        let profile = r#"{"receipt_delay_ms": 500, "delivery_rate": 0.98}"#;
+        let sandbox = SandboxConfig { seed: 1, speed: 100.0 };
+        let world = Embedded::start(global, "bench", sandbox, false).await?;
+        let profile = json!({"receipt_delay_ms": 500, "delivery_rate": 0.98});
         for (style, rate) in [("twilio", "0.0079"), ("telnyx", "0.0065")] {
-            let p = api(&client, &base, &key, "/v1/providers", Some(("application/json", json!({"type": "sandbox", "name": style, "credentials": {"style": style, "profile": profile}}).to_string()))).await?;
-            let id = p["id"].as_str().unwrap_or_default().to_string();
             let deck = format!("prefix,destination,rate\n1,USA,{rate}\n44,United Kingdom,{rate}\n");
-            api(&client, &base, &key, &format!("/v1/providers/{id}/rates?channel=sms"), Some(("text/csv", deck))).await?;
-            api(&client, &base, &key, &format!("/v1/providers/{id}/numbers/sync"), None).await?;
+            world.add_carrier(style, style, &profile, &[("sms", deck)]).await?;
         }
+        let (store, org_id, key, base) = (&world.store, &world.org_id, &world.key, &world.base);
+        let client = &world.client;
         // Valid UK mobile numbers, bodies prepared up front so the load generator costs little.
         let bodies: Vec<String> = (0..10_000u32)
             .map(|i| json!({"to": format!("+4479111{:05}", i % 100_000), "body": format!("Your code is {:04}", i % 10_000)}).to_string())
             .collect();
         eprintln!("bench send: carriers ready; sending {} messages", args.messages);
         let send = Target::Post(format!("{base}/v1/messages").parse()?, Arc::new(bodies));
-        let baseline = drive(&client, &key, Target::Get(format!("{base}/healthz").parse()?), args.concurrency, 3, u64::MAX).await;
+        let baseline = drive(client, key, Target::Get(format!("{base}/healthz").parse()?), args.concurrency, 3, u64::MAX).await;
 
         let started = Instant::now();
-        let accepted = drive(&client, &key, send, args.concurrency, args.timeout, args.messages).await;
+        let accepted = drive(client, key, send, args.concurrency, args.timeout, args.messages).await;
         let accept_secs = started.elapsed().as_secs_f64();
         eprintln!("bench send: {} accepted ({} errors); waiting for dispatch", accepted.requests, accepted.errors);
         // Dispatched: nothing left in `accepted`.
         let deadline = started + Duration::from_secs(args.timeout);
-        while !store.messages_page(&org.id, Some("accepted"), None, 1).await?.items.is_empty() && Instant::now() < deadline {
+        let undispatched = OutboxFilter { status: Some("accepted"), ..OutboxFilter::default() };
+        while !store.messages_page(org_id, &undispatched, 1).await?.items.is_empty() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let dispatch_secs = started.elapsed().as_secs_f64();
         eprintln!("bench send: dispatched; waiting for receipts");
         // Settled: no message still waiting for its receipts.
         let unsettled = |counts: &[(String, i64)]| counts.iter().filter(|(s, _)| matches!(s.as_str(), "accepted" | "queued" | "sent")).map(|(_, n)| *n).sum::<i64>();
-        let mut counts = store.message_status_counts(&org.id).await?;
+        let mut counts = store.status_counts(Outbox::Messages, org_id).await?;
         while unsettled(&counts) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            counts = store.message_status_counts(&org.id).await?;
+            counts = store.status_counts(Outbox::Messages, org_id).await?;
         }
         let settle_secs = started.elapsed().as_secs_f64();
-        running.stop();
-        let _ = running.done.await;
+        let backend = store.backend();
+        world.stop().await;
         let by_status: serde_json::Map<String, Value> = counts.into_iter().map(|(s, n)| (s, json!(n))).collect();
         let line = json!({
             "bench": "send",
-            "backend": if store.backend() == Backend::Postgres { "postgres" } else { "sqlite" },
+            "backend": if backend == Backend::Postgres { "postgres" } else { "sqlite" },
             "messages": args.messages,
             "concurrency": args.concurrency,
             "accepted": load_json(&accepted),

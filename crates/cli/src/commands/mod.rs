@@ -3,6 +3,8 @@
 pub mod bench;
 mod bench_http;
 mod bench_send;
+pub mod demo;
+mod embedded;
 pub mod route;
 pub mod sandbox;
 pub mod service;

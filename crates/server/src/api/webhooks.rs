@@ -99,7 +99,9 @@ pub async fn receive(
                     .await?;
             }
             EventKind::Call(update) => {
-                dispatch::calls::apply_status(&state, &record.org_id, &record.id, update).await?;
+                let at = event.occurred_at_ms;
+                dispatch::calls::apply_status(&state, &record.org_id, &record.id, update, at)
+                    .await?;
             }
             _ => {}
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use switchyard_core::quality::{CallOutcome, Observation};
 use switchyard_core::rating::Usage;
 use switchyard_providers::capability::{Answer, CallRequest, Instruction};
-use switchyard_providers::events::{CallEvent, CallStatus};
+use switchyard_providers::events::{CallEvent, CallStatus, EventKind, ProviderEvent};
 use switchyard_providers::{Adapter, ProviderError};
 use switchyard_store::{CallRecord, CallTimes, Dispatched, Outbox, StatusMove, StoreError, now_ms};
 
@@ -256,12 +256,16 @@ pub async fn apply_status(
     org_id: &str,
     provider_id: &str,
     update: &CallEvent,
+    occurred_at_ms: Option<i64>,
 ) -> Result<(), StoreError> {
     let store = &state.store;
     let Some(id) = store
         .find_by_reference(Outbox::Calls, provider_id, &update.call_id)
         .await?
     else {
+        return Ok(());
+    };
+    let Some(before) = store.call_by_id(&id).await? else {
         return Ok(());
     };
     let now = now_ms();
@@ -271,7 +275,10 @@ pub async fn apply_status(
         CallStatus::Answered => times.answered_at = Some(now),
         s if s.is_final() => {
             times.ended_at = Some(now);
-            times.duration_secs = update.duration_secs.map(i64::from);
+            times.duration_secs = match update.duration_secs {
+                Some(secs) => Some(i64::from(secs)),
+                None => talk_time(state, provider_id, &before, occurred_at_ms, now).await?,
+            };
         }
         _ => {}
     }
@@ -336,11 +343,41 @@ pub async fn apply_status(
     Ok(())
 }
 
-/// Talk time of an ended call: the provider's figure, else answer to end, rounded up.
+/// Seconds from answer to end, rounded up, for providers that report no billable seconds:
+/// on the provider's own clock (its answer and end events), else on ours. `None` for a call
+/// never answered.
+async fn talk_time(
+    state: &Shared,
+    provider_id: &str,
+    call: &CallRecord,
+    ended_at_ms: Option<i64>,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let Some(answered_here) = call.times.answered_at else {
+        return Ok(None);
+    };
+    let reference = call.provider_call_id.as_deref().unwrap_or_default();
+    let answered_there = state
+        .store
+        .events_about(provider_id, reference)
+        .await?
+        .iter()
+        .filter_map(|detail| serde_json::from_str::<ProviderEvent>(detail).ok())
+        .find_map(|e| match e.kind {
+            EventKind::Call(c) if c.status == CallStatus::Answered => e.occurred_at_ms,
+            _ => None,
+        });
+    let ms = match (answered_there, ended_at_ms) {
+        (Some(from), Some(to)) => to - from,
+        _ => now - answered_here,
+    };
+    Ok(Some((ms.max(0) + 999) / 1000))
+}
+
+/// Talk time of an ended call.
 fn talk_secs(call: &CallRecord) -> u32 {
-    let t = call.times;
-    t.duration_secs
-        .or_else(|| Some(((t.ended_at? - t.answered_at?).max(0) + 999) / 1000))
+    call.times
+        .duration_secs
         .and_then(|s| u32::try_from(s).ok())
         .unwrap_or(0)
 }
@@ -399,53 +436,6 @@ async fn pdd(state: &Shared, call: &CallRecord) -> Result<Option<u32>, StoreErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(times: CallTimes) -> CallRecord {
-        CallRecord {
-            id: String::new(),
-            org_id: String::new(),
-            to: String::new(),
-            answer: String::new(),
-            ring_timeout_secs: 30,
-            metadata: String::new(),
-            plan: String::new(),
-            decision: String::new(),
-            status: "completed".into(),
-            next_candidate: 0,
-            dispatched: true,
-            provider_id: None,
-            from: None,
-            provider_call_id: None,
-            error_code: None,
-            error_message: None,
-            provider_price: None,
-            times,
-            cost: None,
-            baseline_cost: None,
-            currency: None,
-            price_mismatch: false,
-            created_at: 0,
-            updated_at: 0,
-        }
-    }
-
-    #[test]
-    fn talk_time_prefers_the_providers_figure_and_rounds_up_otherwise() {
-        let answered = CallTimes {
-            answered_at: Some(10_000),
-            ended_at: Some(71_001),
-            ..CallTimes::default()
-        };
-        assert_eq!(talk_secs(&call(answered)), 62);
-        assert_eq!(
-            talk_secs(&call(CallTimes {
-                duration_secs: Some(59),
-                ..answered
-            })),
-            59
-        );
-        assert_eq!(talk_secs(&call(CallTimes::default())), 0);
-    }
 
     #[test]
     fn answers_are_stored_in_a_stable_shape() {

@@ -98,6 +98,25 @@ async fn observe(state: &Shared, org: &str, provider_id: &str, to: &str, observa
     }
 }
 
+/// Whether the provider's circuit breaker is open now (it failed repeatedly since this
+/// entry was routed): the dispatcher then skips it while later steps remain.
+async fn breaker_open(state: &Shared, org: &str, provider_id: &str) -> bool {
+    let Ok(routing) = state.routing.for_org(org).await else {
+        return false;
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    routing
+        .router
+        .current()
+        .live(&provider_id.into())
+        .is_some_and(|cell| {
+            matches!(
+                cell.health_view(now).breaker,
+                switchyard_core::health::BreakerState::Open { .. }
+            )
+        })
+}
+
 /// A rated cost and its baseline, as decimal text, with their currency.
 pub struct Rated {
     /// Cost on the provider used.
@@ -242,6 +261,23 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
         let attempt = store
             .begin_attempt(outbox, item.id(), seq, &step.provider_id, &step.from)
             .await?;
+        if (seq as usize) + 1 < plan.len()
+            && breaker_open(state, item.org_id(), &step.provider_id).await
+        {
+            let skipped = AttemptOutcome {
+                status: "skipped",
+                error_code: Some("circuit_open".into()),
+                error_message: Some(
+                    "not tried: the provider's circuit breaker opened after repeated failures"
+                        .into(),
+                ),
+                ..AttemptOutcome::default()
+            };
+            store
+                .finish_attempt(outbox, &attempt, item.id(), &skipped)
+                .await?;
+            continue;
+        }
         let adapter = match store.provider(item.org_id(), &step.provider_id).await? {
             Some(record) => adapters::adapter_for(state, &record).ok(),
             None => None,
@@ -367,12 +403,16 @@ async fn catch_up(
     provider_ref: &str,
 ) -> Result<(), StoreError> {
     for detail in state.store.events_about(provider_id, provider_ref).await? {
-        match serde_json::from_str::<ProviderEvent>(&detail).map(|e| e.kind) {
-            Ok(EventKind::Message(update)) => {
+        let Ok(event) = serde_json::from_str::<ProviderEvent>(&detail) else {
+            continue;
+        };
+        match event.kind {
+            EventKind::Message(update) => {
                 messages::apply_status(state, org_id, provider_id, &update).await?;
             }
-            Ok(EventKind::Call(update)) => {
-                calls::apply_status(state, org_id, provider_id, &update).await?;
+            EventKind::Call(update) => {
+                let at = event.occurred_at_ms;
+                calls::apply_status(state, org_id, provider_id, &update, at).await?;
             }
             _ => {}
         }
