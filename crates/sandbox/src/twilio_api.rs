@@ -30,7 +30,7 @@ pub fn routes() -> Router<Sandbox> {
         )
         .route(
             &format!("{acct}/Messages.json"),
-            axum::routing::post(create_message),
+            get(list_messages).post(create_message),
         )
         .route(&format!("{acct}/Messages/{{file}}"), get(fetch_message))
         .route(
@@ -390,6 +390,60 @@ async fn fetch_message(
         Some(m) => axum::Json(message_json(&account, &m)).into_response(),
         None => not_found(),
     })
+}
+
+/// Messages newest first, filtered by `To`, `From` and `DateSent>` (a date), paged.
+async fn list_messages(
+    State(sb): State<Sandbox>,
+    Path(sid): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    let account = authorize(&sb, &headers, &sid).await?;
+    let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
+    let size: usize = field(&q, "PageSize")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
+    let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let since = match field(&q, "DateSent>") {
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(day) => day
+                .and_hms_opt(0, 0, 0)
+                .map_or(0, |t| t.and_utc().timestamp_millis()),
+            Err(_) => {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    20001,
+                    "DateSent must be YYYY-MM-DD",
+                );
+            }
+        },
+        None => 0,
+    };
+    let mut all: Vec<Message> = lock(&account.messages)
+        .values()
+        .filter(|m| field(&q, "To").is_none_or(|t| t == m.to))
+        .filter(|m| field(&q, "From").is_none_or(|f| f == m.from))
+        .filter(|m| m.created_ms >= since)
+        .cloned()
+        .collect();
+    all.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
+    let slice: Vec<Value> = all
+        .iter()
+        .skip(page * size)
+        .take(size)
+        .map(|m| message_json(&account, m))
+        .collect();
+    let base = format!("/2010-04-01/Accounts/{sid}/Messages.json");
+    let next = ((page + 1) * size < all.len())
+        .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
+    Ok(axum::Json(json!({
+        "messages": slice, "page": page, "page_size": size, "next_page_uri": next,
+        "uri": format!("{base}?PageSize={size}&Page={page}"),
+        "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
+    }))
+    .into_response())
 }
 
 async fn list_numbers(

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
-use switchyard_store::{ApiKey, NewAuditEntry, Reservation, Role};
+use switchyard_store::{ApiKey, KeyClaim, NewAuditEntry, Reservation, Role};
 
 /// The authenticated caller, put in the request's extensions.
 #[derive(Debug, Clone)]
@@ -49,6 +49,15 @@ fn unauthorized(message: &str) -> Response {
 /// routing decision), so it is not written to the audit log.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOnly;
+
+/// POST routes whose handlers claim the Idempotency-Key in the same write as the message or
+/// call they create, so that a crash can never leave a key claimed without its entry (or an
+/// entry without its key).
+const ENTRY_ROUTES: [&str; 2] = ["/v1/messages", "/v1/calls"];
+
+/// The Idempotency-Key of a request to one of [`ENTRY_ROUTES`], for its handler to claim.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim(pub KeyClaim);
 
 /// Authenticates, applies idempotency keys, and audits mutating requests.
 pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
@@ -130,6 +139,14 @@ async fn with_idempotency(
     hasher.update(parts.uri.to_string());
     hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
+    if ENTRY_ROUTES.contains(&parts.uri.path()) {
+        let mut req = Request::from_parts(parts, Body::from(bytes));
+        req.extensions_mut().insert(IdempotencyClaim(KeyClaim {
+            key: key.to_string(),
+            request_hash: fingerprint,
+        }));
+        return next.run(req).await;
+    }
     match state
         .store
         .reserve_idempotency(auth.org(), key, &fingerprint)

@@ -258,7 +258,7 @@ async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
 }
 
 #[tokio::test]
-async fn stranded_messages_are_resumed_and_interrupted_attempts_never_resent() {
+async fn stranded_messages_are_resumed_and_interrupted_attempts_settled_with_the_provider() {
     let t = testing::sqlite().await;
     let settings = ServerSettings {
         sandbox: Some(SandboxConfig {
@@ -269,14 +269,31 @@ async fn stranded_messages_are_resumed_and_interrupted_attempts_never_resent() {
     };
     let s = start(t.store.clone(), settings).await;
     let (org, key) = tenant(&t.store, Role::Admin).await;
-    let provider = carrier(&s, &key, "Only", "twilio", "0.0040").await;
-    let (_, numbers) = s.get("/v1/numbers", &key).await;
-    let from = numbers["data"][0]["e164"]
-        .as_str()
-        .expect("number")
-        .to_string();
-    // As a crashed instance would leave them: stored, lease run out, not dispatched.
-    let stranded = |body: &str| switchyard_store::NewMessage {
+    let twilio = carrier(&s, &key, "Lookup", "twilio", "0.0040").await;
+    let telnyx = carrier(&s, &key, "NoLookup", "telnyx", "0.0050").await;
+    let (_, numbers) = s.get("/v1/numbers?limit=500", &key).await;
+    let number_of = |provider: &str| {
+        numbers["data"]
+            .as_array()
+            .expect("numbers")
+            .iter()
+            .find(|n| n["provider_id"] == provider)
+            .and_then(|n| n["e164"].as_str())
+            .expect("a number")
+            .to_string()
+    };
+    // A message the sandbox really received, sent through the API.
+    let (_, sent) = s
+        .post(
+            "/v1/messages",
+            &key,
+            json!({"to": "+447911123456", "body": "already there", "provider": twilio}),
+        )
+        .await;
+    let sent = final_state(&s, &key, sent["id"].as_str().expect("id")).await;
+    // As a crashed instance would leave them: stored, lease run out, not dispatched; the
+    // interrupted ones with an attempt written but never finished.
+    let stranded = |body: &str, provider: &str, from: &str| switchyard_store::NewMessage {
         org_id: org.clone(),
         channel: "sms".into(),
         to_e164: "+447911123456".into(),
@@ -287,41 +304,74 @@ async fn stranded_messages_are_resumed_and_interrupted_attempts_never_resent() {
         plan: json!([{"provider_id": provider, "from": from}]).to_string(),
         decision: "{}".into(),
         lease_ms: 0,
+        idempotency: None,
     };
-    let never_tried = t
-        .store
-        .insert_message(&stranded("resume me"))
-        .await
-        .expect("insert");
-    let interrupted = t
-        .store
-        .insert_message(&stranded("maybe sent"))
-        .await
-        .expect("insert");
-    t.store
-        .begin_attempt(
-            switchyard_store::Outbox::Messages,
-            &interrupted.id,
-            0,
-            &provider,
-            &from,
-        )
-        .await
-        .expect("attempt");
+    let store = &t.store;
+    let insert = |m: switchyard_store::NewMessage| async move {
+        store.insert_message(&m).await.expect("insert").record()
+    };
+    let interrupt = |id: String, provider: String, from: String| async move {
+        store
+            .begin_attempt(
+                switchyard_store::Outbox::Messages,
+                &id,
+                0,
+                &provider,
+                &from,
+                0,
+            )
+            .await
+            .expect("attempt");
+    };
+    let (ours, theirs) = (number_of(&twilio), number_of(&telnyx));
+    let sent_from = sent["from"].as_str().expect("from").to_string();
+    let never_tried = insert(stranded("resume me", &twilio, &ours)).await;
+    let lost_on_the_way = insert(stranded("never arrived", &twilio, &ours)).await;
+    interrupt(lost_on_the_way.id.clone(), twilio.clone(), ours.clone()).await;
+    let arrived = insert(stranded("already there", &twilio, &sent_from)).await;
+    interrupt(arrived.id.clone(), twilio.clone(), sent_from.clone()).await;
+    let cannot_tell = insert(stranded("who knows", &telnyx, &theirs)).await;
+    interrupt(cannot_tell.id.clone(), telnyx.clone(), theirs.clone()).await;
 
     let m = final_state(&s, &key, &never_tried.id).await;
     assert_eq!(m["status"], "delivered", "{m}");
-    let m = final_state(&s, &key, &interrupted.id).await;
+    // The provider never had it: sent again, at the same provider.
+    let m = final_state(&s, &key, &lost_on_the_way.id).await;
+    let attempts: Vec<(&str, Option<&str>)> = m["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| (a["status"].as_str().unwrap_or(""), a["error_code"].as_str()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [("failed", Some("interrupted")), ("accepted", None)],
+        "{m}"
+    );
+    assert_eq!(m["status"], "delivered", "{m}");
+    // The provider had it: adopted, not sent again.
+    let m = final_state(&s, &key, &arrived.id).await;
+    assert_eq!(m["provider_message_id"], sent["provider_message_id"], "{m}");
+    assert_eq!(m["attempts"].as_array().map(Vec::len), Some(1), "{m}");
+    // Telnyx offers no lookup: left unconfirmed rather than risk a second copy.
+    let m = final_state(&s, &key, &cannot_tell.id).await;
     assert_eq!(
         (m["status"].as_str(), m["error_code"].as_str()),
         (Some("unconfirmed"), Some("interrupted")),
         "{m}"
     );
-    assert_eq!(
-        m["attempts"].as_array().map(Vec::len),
-        Some(1),
-        "not sent again"
-    );
+    let journal = s.running.sandbox.as_ref().expect("sandbox").journal();
+    let posted = |text: &str| {
+        journal
+            .iter()
+            .filter(|e| {
+                e.method == "POST"
+                    && e.path.ends_with("/Messages.json")
+                    && e.body.contains(&text.replace(' ', "+"))
+            })
+            .count()
+    };
+    assert_eq!((posted("already there"), posted("never arrived")), (1, 1));
     s.running.stop();
 }
 
@@ -363,4 +413,43 @@ async fn receipts_that_beat_the_acceptance_are_applied() {
         assert_eq!(final_state(&s, &key, &id).await["status"], "delivered");
     }
     s.running.stop();
+}
+
+#[tokio::test]
+async fn an_idempotency_key_creates_one_message_and_replays_it() {
+    for t in testing::all().await {
+        let s = start(t.store.clone(), ServerSettings::default()).await;
+        let (_, key) = tenant(&t.store, Role::Admin).await;
+        carrier(&s, &key, "Only", "twilio", "0.0040").await;
+        let send = |body: Value| {
+            s.http
+                .post(format!("{}/v1/messages", s.base))
+                .bearer_auth(&key)
+                .header("idempotency-key", "order-7-confirmation")
+                .json(&body)
+                .send()
+        };
+        let body = json!({"to": "+447911123456", "body": "Order 7 confirmed"});
+        let first = send(body.clone()).await.expect("first");
+        assert_eq!(first.status(), StatusCode::ACCEPTED);
+        let first: Value = first.json().await.expect("json");
+        let again = send(body).await.expect("again");
+        assert_eq!(again.status(), StatusCode::ACCEPTED);
+        assert_eq!(
+            again
+                .headers()
+                .get("idempotent-replayed")
+                .and_then(|v| v.to_str().ok()),
+            Some("true")
+        );
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again["id"], first["id"]);
+        let other = send(json!({"to": "+447911123456", "body": "Something else"}))
+            .await
+            .expect("other");
+        assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, page) = s.get("/v1/messages", &key).await;
+        assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{page}");
+        s.running.stop();
+    }
 }

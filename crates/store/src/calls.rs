@@ -2,7 +2,7 @@
 //! attempts and status moves are in [`crate::outbox`]), plus the moments of the call's life
 //! that rating and quality statistics need.
 
-use crate::outbox::{FILTER, OutboxFilter, bind_filter};
+use crate::outbox::{Created, FILTER, KeyClaim, Outbox, OutboxFilter, bind_filter};
 use crate::{Page, Result, Store, new_id, now_ms};
 use sqlx::Row;
 
@@ -25,6 +25,8 @@ pub struct NewCall {
     pub decision: String,
     /// How long the creating instance holds it before another may dispatch it.
     pub lease_ms: i64,
+    /// The caller's Idempotency-Key, when given.
+    pub idempotency: Option<KeyClaim>,
 }
 
 /// A stored call.
@@ -142,14 +144,18 @@ fn record(r: &sqlx::any::AnyRow) -> CallRecord {
 }
 
 impl Store {
-    /// Stores a call as `queued`, held by its creator for `lease_ms`.
-    pub async fn insert_call(&self, c: &NewCall) -> Result<CallRecord> {
+    /// Stores a call as `queued`, held by its creator for `lease_ms`; or finds the one
+    /// created with the same Idempotency-Key.
+    pub async fn insert_call(&self, c: &NewCall) -> Result<Created<CallRecord>> {
         let id = new_id();
         let now = now_ms();
-        sqlx::query(
+        let claim = c.idempotency.as_ref();
+        let inserted = sqlx::query(
             "INSERT INTO calls (id, org_id, to_e164, answer, ring_timeout_secs, metadata, plan, decision, \
-             status, status_rank, next_candidate, dispatched, lease_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, 0, 0, $9, $10, $10)",
+             status, status_rank, next_candidate, dispatched, lease_until, created_at, updated_at, \
+             idempotency_key, request_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, 0, 0, $9, $10, $10, $11, $12) \
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
         )
         .bind(&id)
         .bind(&c.org_id)
@@ -161,14 +167,17 @@ impl Store {
         .bind(&c.decision)
         .bind(now + c.lease_ms)
         .bind(now)
+        .bind(claim.map(|k| k.key.as_str()))
+        .bind(claim.map(|k| k.request_hash.as_str()))
         .execute(self.pool())
-        .await?;
-        self.call_by_id(&id)
-            .await?
-            .ok_or(crate::StoreError::Corrupt {
-                what: "calls",
-                reason: "inserted row not found".into(),
-            })
+        .await?
+        .rows_affected()
+            == 1;
+        let inserted = inserted.then_some(id);
+        self.created(Outbox::Calls, inserted, &c.org_id, claim, |id| async move {
+            self.call_by_id(&id).await
+        })
+        .await
     }
 
     /// A call by id, whoever owns it: for workers, never for the API.

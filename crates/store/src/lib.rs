@@ -33,7 +33,10 @@ pub use messages::{MessageRecord, NewMessage};
 pub use notify::Subscription;
 pub use numbers::{NumberAtProvider, PhoneNumber, SyncOutcome};
 pub use orgs::{Org, OrgDocument};
-pub use outbox::{Attempt, AttemptOutcome, CostText, Dispatched, Outbox, OutboxFilter, StatusMove};
+pub use outbox::{
+    Attempt, AttemptOutcome, CostText, Created, Dispatched, KeyClaim, Outbox, OutboxFilter,
+    StatusMove,
+};
 pub use providers::{NewProvider, ProviderRecord};
 pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};

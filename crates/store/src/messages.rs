@@ -1,7 +1,7 @@
 //! Outbound messages: written, with their routing plan, before any provider is called
 //! (leases, attempts and status moves are in [`crate::outbox`]).
 
-use crate::outbox::{FILTER, OutboxFilter, bind_filter};
+use crate::outbox::{Created, FILTER, KeyClaim, Outbox, OutboxFilter, bind_filter};
 use crate::{Page, Result, Store, new_id, now_ms};
 use sqlx::Row;
 
@@ -28,6 +28,8 @@ pub struct NewMessage {
     pub decision: String,
     /// How long the creating instance holds it before another may dispatch it.
     pub lease_ms: i64,
+    /// The caller's Idempotency-Key, when given.
+    pub idempotency: Option<KeyClaim>,
 }
 
 /// A stored message.
@@ -127,14 +129,18 @@ fn record(r: &sqlx::any::AnyRow) -> MessageRecord {
 }
 
 impl Store {
-    /// Stores a message, held by its creator for `lease_ms`.
-    pub async fn insert_message(&self, m: &NewMessage) -> Result<MessageRecord> {
+    /// Stores a message, held by its creator for `lease_ms`; or finds the one created with
+    /// the same Idempotency-Key.
+    pub async fn insert_message(&self, m: &NewMessage) -> Result<Created<MessageRecord>> {
         let id = new_id();
         let now = now_ms();
-        sqlx::query(
+        let claim = m.idempotency.as_ref();
+        let inserted = sqlx::query(
             "INSERT INTO messages (id, org_id, channel, to_e164, body, media, metadata, segments, plan, decision, \
-             status, status_rank, next_candidate, dispatched, lease_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', 0, 0, 0, $11, $12, $12)",
+             status, status_rank, next_candidate, dispatched, lease_until, created_at, updated_at, \
+             idempotency_key, request_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', 0, 0, 0, $11, $12, $12, $13, $14) \
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
         )
         .bind(&id)
         .bind(&m.org_id)
@@ -148,14 +154,21 @@ impl Store {
         .bind(&m.decision)
         .bind(now + m.lease_ms)
         .bind(now)
+        .bind(claim.map(|c| c.key.as_str()))
+        .bind(claim.map(|c| c.request_hash.as_str()))
         .execute(self.pool())
-        .await?;
-        self.message_by_id(&id)
-            .await?
-            .ok_or(crate::StoreError::Corrupt {
-                what: "messages",
-                reason: "inserted row not found".into(),
-            })
+        .await?
+        .rows_affected()
+            == 1;
+        let inserted = inserted.then_some(id);
+        self.created(
+            Outbox::Messages,
+            inserted,
+            &m.org_id,
+            claim,
+            |id| async move { self.message_by_id(&id).await },
+        )
+        .await
     }
 
     /// A message by id, whoever owns it: for workers, never for the API.

@@ -46,9 +46,44 @@ impl Outbox {
     }
 }
 
+/// The Idempotency-Key a message or call is created with, and a hash of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClaim {
+    /// The caller's key.
+    pub key: String,
+    /// Hash of method, path and body: the same key with another request is refused.
+    pub request_hash: String,
+}
+
+/// What creating an entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created<T> {
+    /// It was stored now.
+    New(T),
+    /// An entry with the same Idempotency-Key already existed; nothing was stored.
+    Existing {
+        /// That entry.
+        record: T,
+        /// The hash of the request that created it.
+        request_hash: Option<String>,
+    },
+}
+
+impl<T> Created<T> {
+    /// The entry, new or earlier.
+    pub fn record(self) -> T {
+        match self {
+            Created::New(record) | Created::Existing { record, .. } => record,
+        }
+    }
+}
+
 /// One attempt at one provider.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Attempt {
+    /// Its id.
+    #[serde(skip)]
+    pub id: String,
     /// Order within the entry (0 first).
     pub seq: i64,
     /// Provider.
@@ -85,6 +120,8 @@ pub struct AttemptOutcome {
     pub error_code: Option<String>,
     /// Error message.
     pub error_message: Option<String>,
+    /// Try the same step of the plan again (the provider surely did not act on it).
+    pub retry_step: bool,
 }
 
 /// How dispatching an entry ended: a provider took it (`provider_ref` set) or it was given up.
@@ -187,6 +224,60 @@ pub(crate) fn bind_filter<'q>(
 }
 
 impl Store {
+    /// The id and request hash of the organisation's entry created with `key`.
+    pub async fn find_by_idempotency_key(
+        &self,
+        outbox: Outbox,
+        org_id: &str,
+        key: &str,
+    ) -> Result<Option<(String, Option<String>)>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, request_hash FROM {} WHERE org_id = $1 AND idempotency_key = $2",
+            outbox.table()
+        )))
+        .bind(org_id)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Reads back what an insert that may have met an existing Idempotency-Key did.
+    pub(crate) async fn created<T, Fut>(
+        &self,
+        outbox: Outbox,
+        inserted: Option<String>,
+        org_id: &str,
+        claim: Option<&KeyClaim>,
+        load: impl Fn(String) -> Fut,
+    ) -> Result<Created<T>>
+    where
+        Fut: std::future::Future<Output = Result<Option<T>>>,
+    {
+        let corrupt = |reason: &str| crate::StoreError::Corrupt {
+            what: outbox.table(),
+            reason: reason.into(),
+        };
+        if let Some(id) = inserted {
+            let record = load(id)
+                .await?
+                .ok_or_else(|| corrupt("inserted row not found"))?;
+            return Ok(Created::New(record));
+        }
+        let key = claim.map(|c| c.key.as_str()).unwrap_or_default();
+        let (id, request_hash) = self
+            .find_by_idempotency_key(outbox, org_id, key)
+            .await?
+            .ok_or_else(|| corrupt("conflicting row not found"))?;
+        let record = load(id)
+            .await?
+            .ok_or_else(|| corrupt("conflicting row not found"))?;
+        Ok(Created::Existing {
+            record,
+            request_hash,
+        })
+    }
+
     /// Takes the lease of an entry for `lease_ms` if it is free; false when a dispatcher
     /// holds it or it is dispatched.
     pub async fn lease(&self, outbox: Outbox, id: &str, lease_ms: i64) -> Result<bool> {
@@ -229,7 +320,8 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Writes an attempt as `sending` before its provider is called.
+    /// Writes an attempt as `sending` before its provider is called, and renews the
+    /// dispatcher's lease on the entry for `lease_ms` (an attempt may take long).
     pub async fn begin_attempt(
         &self,
         outbox: Outbox,
@@ -237,8 +329,19 @@ impl Store {
         seq: i64,
         provider_id: &str,
         from: &str,
+        lease_ms: i64,
     ) -> Result<String> {
         let id = new_id();
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {} SET lease_until = $1 WHERE id = $2",
+            outbox.table()
+        )))
+        .bind(now + lease_ms)
+        .bind(parent_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO {} (id, {}, seq, provider_id, from_e164, status, started_at) \
              VALUES ($1, $2, $3, $4, $5, 'sending', $6)",
@@ -250,13 +353,15 @@ impl Store {
         .bind(seq)
         .bind(provider_id)
         .bind(from)
-        .bind(now_ms())
-        .execute(self.pool())
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
-    /// Records how an attempt ended, and moves the entry's plan on by one.
+    /// Records how an attempt ended, and moves the entry's plan on by one unless the same
+    /// step is to be tried again (`outcome.retry_step`).
     pub async fn finish_attempt(
         &self,
         outbox: Outbox,
@@ -282,9 +387,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {} SET next_candidate = next_candidate + 1, updated_at = $1 WHERE id = $2",
+            "UPDATE {} SET next_candidate = next_candidate + $1, updated_at = $2 WHERE id = $3",
             outbox.table()
         )))
+        .bind(i64::from(!outcome.retry_step))
         .bind(now)
         .bind(parent_id)
         .execute(&mut *tx)
@@ -297,7 +403,7 @@ impl Store {
     pub async fn attempts(&self, outbox: Outbox, parent_id: &str) -> Result<Vec<Attempt>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT seq, provider_id, from_e164, status, {}, error_class, error_code, error_message, \
-             started_at, finished_at FROM {} WHERE {} = $1 ORDER BY seq",
+             started_at, finished_at, id FROM {} WHERE {} = $1 ORDER BY seq",
             outbox.reference(),
             outbox.attempts(),
             outbox.parent()
@@ -318,6 +424,7 @@ impl Store {
                 error_message: r.get(7),
                 started_at: r.get(8),
                 finished_at: r.get(9),
+                id: r.get(10),
             })
             .collect())
     }

@@ -568,18 +568,24 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
             plan: "[]".into(),
             decision: "{}".into(),
             lease_ms,
+            idempotency: None,
         };
         let held = s
             .insert_message(&new(60_000, r#"{"campaign":"spring_50%"}"#))
             .await
-            .expect("insert");
+            .expect("insert")
+            .record();
         assert_eq!((held.status.as_str(), held.dispatched), ("accepted", false));
         let claim = || s.claim_stranded(Outbox::Messages, 10, 60_000);
         assert!(
             claim().await.expect("claim").is_empty(),
             "its creator holds it"
         );
-        let stranded = s.insert_message(&new(0, "{}")).await.expect("insert");
+        let stranded = s
+            .insert_message(&new(0, "{}"))
+            .await
+            .expect("insert")
+            .record();
         assert_eq!(claim().await.expect("claim"), vec![stranded.id.clone()]);
         assert!(claim().await.expect("claim").is_empty(), "claimed once");
 
@@ -756,9 +762,11 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
                 plan: "[]".into(),
                 decision: "{}".into(),
                 lease_ms: 0,
+                idempotency: None,
             })
             .await
-            .expect("insert");
+            .expect("insert")
+            .record();
         assert_eq!(call.status, "queued");
         assert_eq!(
             s.claim_stranded(Outbox::Calls, 10, 60_000)

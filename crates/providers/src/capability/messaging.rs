@@ -52,4 +52,19 @@ pub trait Messaging: Send + Sync {
     async fn send_message(&self, req: &MessageRequest) -> Result<SentMessage, ProviderError>;
     /// The message's current state.
     async fn message_status(&self, message_id: &str) -> Result<SentMessage, ProviderError>;
+    /// Looks for a message already sent as `req` (same sender, recipient and text, created at
+    /// or after `since_ms`, unix ms): how a send a crash interrupted is settled without
+    /// sending it twice. `Ok(None)` when the provider has no such message; providers whose
+    /// API cannot tell answer `unsupported`.
+    async fn find_sent(
+        &self,
+        req: &MessageRequest,
+        since_ms: i64,
+    ) -> Result<Option<SentMessage>, ProviderError> {
+        let _ = (req, since_ms);
+        Err(ProviderError::unsupported(
+            "provider",
+            "looking up sent messages",
+        ))
+    }
 }

@@ -281,6 +281,54 @@ impl Messaging for Twilio {
             .await?;
         Self::message(&v)
     }
+
+    /// Lists the account's messages between the two addresses sent since the day before
+    /// `since_ms` (Twilio filters by date), newest first, and matches the text and the
+    /// creation time (allowing five minutes of clock skew).
+    async fn find_sent(
+        &self,
+        req: &MessageRequest,
+        since_ms: i64,
+    ) -> Result<Option<SentMessage>, ProviderError> {
+        const SKEW_MS: i64 = 5 * 60 * 1000;
+        let day = chrono::DateTime::from_timestamp_millis(since_ms - 86_400_000)
+            .unwrap_or_default()
+            .format("%Y-%m-%d")
+            .to_string();
+        let to = Self::address(req.channel, &req.to);
+        let from = Self::address(req.channel, &req.from);
+        let qs = serde_urlencoded::to_string([
+            ("To", to.as_str()),
+            ("From", from.as_str()),
+            ("DateSent>", day.as_str()),
+            ("PageSize", "1000"),
+        ])
+        .unwrap_or_default();
+        let v = self
+            .call_api(
+                Method::GET,
+                self.url(&format!("/Messages.json?{qs}")),
+                Body::Empty,
+            )
+            .await?;
+        let created = |m: &Value| {
+            let text = s(m, "date_created")?;
+            chrono::DateTime::parse_from_rfc2822(&text)
+                .or_else(|_| chrono::DateTime::parse_from_rfc3339(&text))
+                .ok()
+                .map(|t| t.timestamp_millis())
+        };
+        let found = v
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                s(m, "body").as_deref() == Some(req.body.as_str())
+                    && created(m).is_some_and(|at| at >= since_ms - SKEW_MS)
+            });
+        found.map(Self::message).transpose()
+    }
 }
 
 #[async_trait]

@@ -7,11 +7,12 @@ use crate::dispatch::calls::{AnswerSpec, HangupError};
 use crate::dispatch::{self, Outbound};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
-use crate::middleware::Auth;
+use crate::middleware::{Auth, IdempotencyClaim};
 use crate::state::Shared;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::Channel;
@@ -127,10 +128,16 @@ async fn view(state: &Shared, c: &CallRecord, detail: bool) -> ApiResult<Value> 
 pub async fn place(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
+    claim: Option<Extension<IdempotencyClaim>>,
     Json(body): Json<PlaceCall>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Response> {
     auth.require(Role::Operator)?;
     let org = auth.org();
+    let claim = claim.map(|Extension(c)| c.0);
+    if let Some(id) = outbound::earlier(&state, Outbox::Calls, org, claim.as_ref()).await? {
+        let c = owned(&state, &auth, &id).await?;
+        return Ok(outbound::accepted(view(&state, &c, false).await?, true));
+    }
     let to = super::e164_field("to", &body.to)?;
     let answer = match (&body.answer_url, &body.instructions) {
         (Some(url), None) => {
@@ -188,12 +195,16 @@ pub async fn place(
             plan: serde_json::to_string(&routed.plan).map_err(ApiError::internal)?,
             decision: serde_json::to_string(&routed.decision).map_err(ApiError::internal)?,
             lease_ms: dispatch::LEASE_MS,
+            idempotency: claim.clone(),
         })
         .await?;
-    tokio::spawn(dispatch::dispatch(state.clone(), stored.clone()));
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(view(&state, &stored, false).await?),
+    let (stored, new) = outbound::created(stored, claim.as_ref())?;
+    if new {
+        tokio::spawn(dispatch::dispatch(state.clone(), stored.clone()));
+    }
+    Ok(outbound::accepted(
+        view(&state, &stored, false).await?,
+        !new,
     ))
 }
 

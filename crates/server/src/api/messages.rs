@@ -6,11 +6,12 @@ use super::outbound::{self, QuietHoursSpec, RouteOptions};
 use crate::dispatch;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
-use crate::middleware::Auth;
+use crate::middleware::{Auth, IdempotencyClaim};
 use crate::state::Shared;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::rating::{Usage, count_segments};
@@ -92,10 +93,20 @@ async fn view(state: &Shared, m: &MessageRecord, detail: bool) -> ApiResult<Valu
 pub async fn send(
     State(state): State<Shared>,
     Extension(auth): Extension<Auth>,
+    claim: Option<Extension<IdempotencyClaim>>,
     Json(body): Json<SendMessage>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Response> {
     auth.require(Role::Operator)?;
     let org = auth.org();
+    let claim = claim.map(|Extension(c)| c.0);
+    if let Some(id) = outbound::earlier(&state, Outbox::Messages, org, claim.as_ref()).await? {
+        let m = state
+            .store
+            .message(org, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("message"))?;
+        return Ok(outbound::accepted(view(&state, &m, false).await?, true));
+    }
     let (channel_name, channel) = match body.channel.as_deref().unwrap_or("sms") {
         "sms" => ("sms", Channel::Sms),
         "mms" => ("mms", Channel::Mms),
@@ -186,12 +197,16 @@ pub async fn send(
             plan: serde_json::to_string(&routed.plan).map_err(ApiError::internal)?,
             decision: serde_json::to_string(&routed.decision).map_err(ApiError::internal)?,
             lease_ms: dispatch::LEASE_MS,
+            idempotency: claim.clone(),
         })
         .await?;
-    tokio::spawn(dispatch::dispatch(state.clone(), stored.clone()));
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(view(&state, &stored, false).await?),
+    let (stored, new) = outbound::created(stored, claim.as_ref())?;
+    if new {
+        tokio::spawn(dispatch::dispatch(state.clone(), stored.clone()));
+    }
+    Ok(outbound::accepted(
+        view(&state, &stored, false).await?,
+        !new,
     ))
 }
 

@@ -5,6 +5,7 @@ use crate::dispatch::PlanStep;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Shared;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveTime;
 use serde::Deserialize;
 use serde_json::json;
@@ -12,7 +13,7 @@ use switchyard_core::number::E164;
 use switchyard_core::rating::Usage;
 use switchyard_core::timezone::{self, Contact, QuietHours};
 use switchyard_core::{Capability, Channel, Decision, RouteRequest, Strategy};
-use switchyard_store::{PhoneNumber, now_ms};
+use switchyard_store::{Created, KeyClaim, Outbox, PhoneNumber, now_ms};
 
 /// Routing options a send may carry.
 #[derive(Debug, Default)]
@@ -194,4 +195,72 @@ pub async fn provider_events(
         .filter_map(|detail| serde_json::from_str(detail).ok())
         .collect();
     Ok(serde_json::Value::Array(events))
+}
+
+fn same_request(request_hash: Option<&str>, claim: &KeyClaim) -> ApiResult<()> {
+    if request_hash == Some(claim.request_hash.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ))
+    }
+}
+
+/// The id of the entry an earlier request with the same Idempotency-Key created; 422 when
+/// that key came with another request.
+pub async fn earlier(
+    state: &Shared,
+    outbox: Outbox,
+    org: &str,
+    claim: Option<&KeyClaim>,
+) -> ApiResult<Option<String>> {
+    let Some(claim) = claim else {
+        return Ok(None);
+    };
+    match state
+        .store
+        .find_by_idempotency_key(outbox, org, &claim.key)
+        .await?
+    {
+        Some((id, hash)) => {
+            same_request(hash.as_deref(), claim)?;
+            Ok(Some(id))
+        }
+        None => Ok(None),
+    }
+}
+
+/// What storing an entry did: `Some(entry)` when it is new (and must be dispatched), `None`
+/// with the earlier entry when a concurrent request with the same key won.
+pub fn created<T>(created: Created<T>, claim: Option<&KeyClaim>) -> ApiResult<(T, bool)> {
+    match (created, claim) {
+        (Created::New(record), _) => Ok((record, true)),
+        (
+            Created::Existing {
+                record,
+                request_hash,
+            },
+            Some(claim),
+        ) => {
+            same_request(request_hash.as_deref(), claim)?;
+            Ok((record, false))
+        }
+        (Created::Existing { record, .. }, None) => Ok((record, false)),
+    }
+}
+
+/// `202 Accepted` with the entry; a replay (an earlier request with the same
+/// Idempotency-Key created it) says so in `Idempotent-Replayed`.
+pub fn accepted(view: serde_json::Value, replayed: bool) -> Response {
+    let mut response = (StatusCode::ACCEPTED, axum::Json(view)).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
 }

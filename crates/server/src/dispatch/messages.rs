@@ -5,7 +5,7 @@ use super::{Accepted, Outbound, PlanStep};
 use crate::state::Shared;
 use switchyard_core::quality::Observation;
 use switchyard_core::rating::Usage;
-use switchyard_providers::capability::{MessageChannel, MessageRequest};
+use switchyard_providers::capability::{MessageChannel, MessageRequest, SentMessage};
 use switchyard_providers::events::{MessageEvent, MessageStatus};
 use switchyard_providers::{Adapter, ProviderError};
 use switchyard_store::{MessageRecord, Outbox, StatusMove, StoreError};
@@ -15,6 +15,31 @@ fn channel(name: &str) -> MessageChannel {
         "mms" => MessageChannel::Mms,
         "whatsapp" => MessageChannel::Whatsapp,
         _ => MessageChannel::Sms,
+    }
+}
+
+fn accepted(sent: SentMessage) -> Accepted {
+    Accepted {
+        provider_ref: sent.message_id,
+        // A lookup may find it already delivered.
+        status: match sent.status {
+            MessageStatus::Queued => "queued",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Undelivered => "undelivered",
+            MessageStatus::Failed => "failed",
+        },
+    }
+}
+
+fn request(m: &MessageRecord, step: &PlanStep, idempotency_key: String) -> MessageRequest {
+    MessageRequest {
+        channel: channel(&m.channel),
+        to: m.to.clone(),
+        from: step.from.clone(),
+        body: m.body.clone(),
+        media_urls: serde_json::from_str(&m.media).unwrap_or_default(),
+        idempotency_key,
     }
 }
 
@@ -64,26 +89,22 @@ impl Outbound for MessageRecord {
         idempotency_key: String,
     ) -> Option<Result<Accepted, ProviderError>> {
         let messaging = adapter.messaging.as_ref()?;
-        let request = MessageRequest {
-            channel: channel(&self.channel),
-            to: self.to.clone(),
-            from: step.from.clone(),
-            body: self.body.clone(),
-            media_urls: serde_json::from_str(&self.media).unwrap_or_default(),
-            idempotency_key,
-        };
-        Some(
-            messaging
-                .send_message(&request)
-                .await
-                .map(|accepted| Accepted {
-                    provider_ref: accepted.message_id,
-                    status: match accepted.status {
-                        MessageStatus::Sent => "sent",
-                        _ => "queued",
-                    },
-                }),
-        )
+        let request = request(self, step, idempotency_key);
+        Some(messaging.send_message(&request).await.map(accepted))
+    }
+
+    async fn lookup(
+        &self,
+        adapter: &Adapter,
+        step: &PlanStep,
+        since_ms: i64,
+    ) -> Option<Result<Option<Accepted>, ProviderError>> {
+        let messaging = adapter.messaging.as_ref()?;
+        let request = request(self, step, String::new());
+        match messaging.find_sent(&request, since_ms).await {
+            Err(e) if e.code.as_deref() == Some("unsupported") => None,
+            found => Some(found.map(|m| m.map(accepted))),
+        }
     }
 
     async fn accepted(

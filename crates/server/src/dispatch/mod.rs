@@ -21,8 +21,9 @@ use switchyard_providers::events::{EventKind, ProviderEvent};
 use switchyard_providers::{Adapter, ErrorClass, ProviderError};
 use switchyard_store::{AttemptOutcome, Dispatched, Outbox, StoreError};
 
-/// How long a dispatcher holds an entry before another instance may take it over.
-pub const LEASE_MS: i64 = 30_000;
+/// How long a dispatcher holds an entry before another instance may take it over; renewed
+/// at each attempt, and longer than one attempt can take (three tries of ten seconds).
+pub const LEASE_MS: i64 = 45_000;
 
 /// One step of an entry's plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,17 @@ pub trait Outbound: Send + Sync + Sized + 'static {
         step: &PlanStep,
         idempotency_key: String,
     ) -> Option<Result<Accepted, ProviderError>>;
+    /// Asks the provider whether it already has this entry, sent from `step` at or after
+    /// `since_ms`: `None` when this kind of entry cannot be looked up.
+    async fn lookup(
+        &self,
+        adapter: &Adapter,
+        step: &PlanStep,
+        since_ms: i64,
+    ) -> Option<Result<Option<Accepted>, ProviderError>> {
+        let _ = (adapter, step, since_ms);
+        None
+    }
     /// What follows a provider's acceptance (rating, early reports).
     async fn accepted(
         &self,
@@ -225,45 +237,165 @@ async fn give_up<T: Outbound>(
         .await
 }
 
+async fn adapter_of(
+    state: &Shared,
+    org: &str,
+    provider_id: &str,
+) -> Result<Option<Adapter>, StoreError> {
+    Ok(match state.store.provider(org, provider_id).await? {
+        Some(record) => adapters::adapter_for(state, &record).ok(),
+        None => None,
+    })
+}
+
+/// Records that a provider took the entry, and what follows.
+async fn take<T: Outbound>(
+    state: &Shared,
+    item: &T,
+    attempt_id: &str,
+    step: &PlanStep,
+    accepted: &Accepted,
+) -> Result<(), StoreError> {
+    let store = &state.store;
+    let ok = AttemptOutcome {
+        status: "accepted",
+        provider_ref: Some(accepted.provider_ref.clone()),
+        ..AttemptOutcome::default()
+    };
+    store
+        .finish_attempt(T::OUTBOX, attempt_id, item.id(), &ok)
+        .await?;
+    store
+        .finish_dispatch(
+            T::OUTBOX,
+            item.id(),
+            &Dispatched {
+                status: accepted.status,
+                rank: T::rank(accepted.status),
+                provider_id: Some(&step.provider_id),
+                from: Some(&step.from),
+                provider_ref: Some(&accepted.provider_ref),
+                error: None,
+            },
+        )
+        .await?;
+    item.accepted(state, step, accepted).await
+}
+
+/// What became of an attempt a crash interrupted.
+enum Interrupted {
+    /// The provider has it: dispatching is over.
+    Taken,
+    /// The provider surely does not have it: try the same step again.
+    NotSent,
+    /// Nobody can tell: given up as `unconfirmed`.
+    Unknown,
+}
+
+/// Settles an attempt a crash interrupted between writing it and hearing back, by asking
+/// the provider whether it has the entry; without an answer the entry ends `unconfirmed`
+/// rather than risk sending it twice.
+async fn settle_interrupted<T: Outbound>(
+    state: &Shared,
+    item: &T,
+    last: &switchyard_store::Attempt,
+) -> Result<Interrupted, StoreError> {
+    let step = PlanStep {
+        provider_id: last.provider_id.clone(),
+        from: last.from.clone(),
+    };
+    let found = match adapter_of(state, item.org_id(), &step.provider_id).await? {
+        Some(adapter) => item.lookup(&adapter, &step, last.started_at).await,
+        None => None,
+    };
+    match found {
+        Some(Ok(Some(accepted))) => {
+            tracing::info!(
+                id = item.id(),
+                provider = step.provider_id,
+                "interrupted attempt reached the provider"
+            );
+            take(state, item, &last.id, &step, &accepted).await?;
+            metric(T::OUTBOX, "recovered", 0);
+            Ok(Interrupted::Taken)
+        }
+        Some(Ok(None)) => {
+            tracing::info!(
+                id = item.id(),
+                provider = step.provider_id,
+                "interrupted attempt never reached the provider"
+            );
+            let not_sent = AttemptOutcome {
+                status: "failed",
+                error_code: Some("interrupted".into()),
+                error_message: Some(
+                    "interrupted; the provider confirmed it never received it".into(),
+                ),
+                retry_step: true,
+                ..AttemptOutcome::default()
+            };
+            state
+                .store
+                .finish_attempt(T::OUTBOX, &last.id, item.id(), &not_sent)
+                .await?;
+            Ok(Interrupted::NotSent)
+        }
+        _ => {
+            tracing::warn!(
+                id = item.id(),
+                provider = step.provider_id,
+                "interrupted attempt cannot be settled"
+            );
+            let why = format!(
+                "attempt {} at {} was interrupted and the provider cannot say whether it took it",
+                last.seq, last.provider_id
+            );
+            give_up(
+                state,
+                item,
+                "unconfirmed",
+                Some((&last.provider_id, &last.from)),
+                ("interrupted", &why),
+            )
+            .await?;
+            metric(T::OUTBOX, "unconfirmed", 0);
+            Ok(Interrupted::Unknown)
+        }
+    }
+}
+
 async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), StoreError> {
     let store = &state.store;
     let outbox = T::OUTBOX;
     let plan: Vec<PlanStep> = serde_json::from_str(item.plan()).unwrap_or_default();
     let attempts = store.attempts(outbox, item.id()).await?;
+    let mut next_step = usize::try_from(item.next_candidate()).unwrap_or(usize::MAX);
     if let Some(last) = attempts.last().filter(|a| a.status == "sending") {
-        // A crash between writing the attempt and hearing back: the provider may have it.
-        tracing::warn!(
-            id = item.id(),
-            provider = last.provider_id,
-            "interrupted attempt found"
-        );
-        let why = format!(
-            "attempt {} at {} was interrupted; the provider may have taken it",
-            last.seq, last.provider_id
-        );
-        give_up(
-            state,
-            item,
-            "unconfirmed",
-            Some((&last.provider_id, &last.from)),
-            ("interrupted", &why),
-        )
-        .await?;
-        metric(outbox, "unconfirmed", attempts.len());
-        return Ok(());
+        match settle_interrupted(state, item, last).await? {
+            Interrupted::NotSent => {}
+            Interrupted::Taken | Interrupted::Unknown => return Ok(()),
+        }
+        // finish_attempt left the plan where it was.
     }
-    let start = usize::try_from(item.next_candidate()).unwrap_or(usize::MAX);
-    for (seq, step) in plan.iter().enumerate().skip(start) {
-        let seq = seq as i64;
+    let mut seq = attempts.len() as i64;
+    while let Some(step) = plan.get(next_step) {
         if !item.still_wanted(state).await? {
             return Ok(());
         }
         let attempt = store
-            .begin_attempt(outbox, item.id(), seq, &step.provider_id, &step.from)
+            .begin_attempt(
+                outbox,
+                item.id(),
+                seq,
+                &step.provider_id,
+                &step.from,
+                LEASE_MS,
+            )
             .await?;
-        if (seq as usize) + 1 < plan.len()
-            && breaker_open(state, item.org_id(), &step.provider_id).await
-        {
+        let idempotency_key = format!("{}:{seq}", item.id());
+        seq += 1;
+        next_step += 1;
+        if next_step < plan.len() && breaker_open(state, item.org_id(), &step.provider_id).await {
             let skipped = AttemptOutcome {
                 status: "skipped",
                 error_code: Some("circuit_open".into()),
@@ -278,13 +410,8 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
                 .await?;
             continue;
         }
-        let adapter = match store.provider(item.org_id(), &step.provider_id).await? {
-            Some(record) => adapters::adapter_for(state, &record).ok(),
-            None => None,
-        };
-        let key = format!("{}:{seq}", item.id());
-        let sent = match &adapter {
-            Some(adapter) => item.send(adapter, step, key).await,
+        let sent = match adapter_of(state, item.org_id(), &step.provider_id).await? {
+            Some(adapter) => item.send(&adapter, step, idempotency_key).await,
             None => None,
         };
         let Some(sent) = sent else {
@@ -308,76 +435,53 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
             Observation::Request { ok },
         )
         .await;
-        match sent {
+        let e = match sent {
             Ok(accepted) => {
-                let ok = AttemptOutcome {
-                    status: "accepted",
-                    provider_ref: Some(accepted.provider_ref.clone()),
-                    ..AttemptOutcome::default()
-                };
-                store
-                    .finish_attempt(outbox, &attempt, item.id(), &ok)
-                    .await?;
-                store
-                    .finish_dispatch(
-                        outbox,
-                        item.id(),
-                        &Dispatched {
-                            status: accepted.status,
-                            rank: T::rank(accepted.status),
-                            provider_id: Some(&step.provider_id),
-                            from: Some(&step.from),
-                            provider_ref: Some(&accepted.provider_ref),
-                            error: None,
-                        },
-                    )
-                    .await?;
-                item.accepted(state, step, &accepted).await?;
-                metric(outbox, "accepted", seq as usize);
+                take(state, item, &attempt, step, &accepted).await?;
+                metric(outbox, "accepted", next_step - 1);
                 return Ok(());
             }
-            Err(e) => {
-                let fails_over = e.may_fail_over();
-                let failed = AttemptOutcome {
-                    status: if fails_over || e.class == ErrorClass::Permanent {
-                        "failed"
-                    } else {
-                        "unknown"
-                    },
-                    error_class: serde_json::to_value(e.class)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned)),
-                    error_code: e.code.clone(),
-                    error_message: Some(e.message.clone()),
-                    ..AttemptOutcome::default()
-                };
-                store
-                    .finish_attempt(outbox, &attempt, item.id(), &failed)
-                    .await?;
-                if fails_over {
-                    tracing::info!(id = item.id(), provider = step.provider_id, error = %e, "failing over");
-                    continue;
-                }
-                let (status, code) = if e.class == ErrorClass::Permanent {
-                    (
-                        "failed",
-                        e.code.clone().unwrap_or_else(|| "rejected".into()),
-                    )
-                } else {
-                    ("unconfirmed", "maybe_accepted".to_string())
-                };
-                give_up(
-                    state,
-                    item,
-                    status,
-                    Some((&step.provider_id, &step.from)),
-                    (&code, &e.message),
-                )
-                .await?;
-                metric(outbox, status, seq as usize);
-                return Ok(());
-            }
+            Err(e) => e,
+        };
+        let fails_over = e.may_fail_over();
+        let failed = AttemptOutcome {
+            status: if fails_over || e.class == ErrorClass::Permanent {
+                "failed"
+            } else {
+                "unknown"
+            },
+            error_class: serde_json::to_value(e.class)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            error_code: e.code.clone(),
+            error_message: Some(e.message.clone()),
+            ..AttemptOutcome::default()
+        };
+        store
+            .finish_attempt(outbox, &attempt, item.id(), &failed)
+            .await?;
+        if fails_over {
+            tracing::info!(id = item.id(), provider = step.provider_id, error = %e, "failing over");
+            continue;
         }
+        let (status, code) = if e.class == ErrorClass::Permanent {
+            (
+                "failed",
+                e.code.clone().unwrap_or_else(|| "rejected".into()),
+            )
+        } else {
+            ("unconfirmed", "maybe_accepted".to_string())
+        };
+        give_up(
+            state,
+            item,
+            status,
+            Some((&step.provider_id, &step.from)),
+            (&code, &e.message),
+        )
+        .await?;
+        metric(outbox, status, next_step - 1);
+        return Ok(());
     }
     give_up(
         state,
