@@ -590,7 +590,7 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
         assert!(claim().await.expect("claim").is_empty(), "claimed once");
 
         let a0 = s
-            .begin_attempt(Outbox::Messages, &held.id, 0, "p1", "+12125550100")
+            .begin_attempt(Outbox::Messages, &held.id, 0, "p1", "+12125550100", 60_000)
             .await
             .expect("attempt");
         s.finish_attempt(
@@ -606,7 +606,7 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
         .await
         .expect("finish");
         let a1 = s
-            .begin_attempt(Outbox::Messages, &held.id, 1, "p2", "+12125550101")
+            .begin_attempt(Outbox::Messages, &held.id, 1, "p2", "+12125550101", 60_000)
             .await
             .expect("attempt");
         s.finish_attempt(
@@ -843,5 +843,38 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
         );
         let other = s.create_org("Other").await.expect("org");
         assert!(s.call(&other.id, &call.id).await.expect("get").is_none());
+
+        // One Idempotency-Key, one call per organisation, whatever the retries.
+        let keyed = |org_id: &str, hash: &str| NewCall {
+            org_id: org_id.to_string(),
+            to_e164: "+14155550100".into(),
+            answer: "{}".into(),
+            ring_timeout_secs: 30,
+            metadata: "{}".into(),
+            plan: "[]".into(),
+            decision: "{}".into(),
+            lease_ms: 0,
+            idempotency: Some(switchyard_store::KeyClaim {
+                key: "k1".into(),
+                request_hash: hash.into(),
+            }),
+        };
+        let first = s.insert_call(&keyed(&org.id, "h1")).await.expect("insert");
+        let switchyard_store::Created::New(first) = first else {
+            panic!("the first is new");
+        };
+        match s.insert_call(&keyed(&org.id, "h2")).await.expect("insert") {
+            switchyard_store::Created::Existing {
+                record,
+                request_hash,
+            } => assert_eq!((record.id, request_hash.as_deref()), (first.id, Some("h1"))),
+            other => panic!("a retry finds the first: {other:?}"),
+        }
+        assert!(matches!(
+            s.insert_call(&keyed(&other.id, "h1"))
+                .await
+                .expect("insert"),
+            switchyard_store::Created::New(_)
+        ));
     }
 }
