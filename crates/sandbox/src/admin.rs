@@ -147,6 +147,18 @@ impl Sandbox {
             .collect();
         json!({ "seed": self.inner.config.seed, "speed": self.inner.config.speed, "accounts": accounts })
     }
+
+    /// Every message every account was asked to send, with the account's key: what a test
+    /// counts to prove each was received exactly once.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        let mut all = Vec::new();
+        for a in self.accounts() {
+            for m in lock(&a.messages).values() {
+                all.push(json!({ "account": a.creds.key(), "message": m }));
+            }
+        }
+        all
+    }
 }
 
 pub fn routes() -> Router<Sandbox> {
@@ -155,6 +167,11 @@ pub fn routes() -> Router<Sandbox> {
         .route("/accounts/{key}/faults", put(faults))
         .route("/accounts/{key}/inbound", post(inbound))
         .route("/journal", get(journal))
+        .route("/messages", get(messages))
+}
+
+async fn messages(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    Json(json!({ "data": sb.messages() }))
 }
 
 fn bad(status: StatusCode, message: String) -> Response {

@@ -223,6 +223,31 @@ pub(crate) fn bind_filter<'q>(
         .bind(limit as i64 + 1)
 }
 
+/// The update that ends dispatching; the status moves only forward.
+fn dispatched_update<'q>(
+    outbox: Outbox,
+    id: &'q str,
+    d: &Dispatched<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {} SET dispatched = 1, status = CASE WHEN status_rank < $1 THEN $2 ELSE status END, \
+         status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, from_e164 = $4, \
+         {} = $5, error_code = COALESCE($6, error_code), error_message = COALESCE($7, error_message), \
+         updated_at = $8 WHERE id = $9",
+        outbox.table(),
+        outbox.reference()
+    )))
+    .bind(d.rank)
+    .bind(d.status)
+    .bind(d.provider_id)
+    .bind(d.from)
+    .bind(d.provider_ref)
+    .bind(d.error.map(|e| e.0))
+    .bind(d.error.map(|e| e.1))
+    .bind(now_ms())
+    .bind(id)
+}
+
 impl Store {
     /// The id and request hash of the organisation's entry created with `key`.
     pub async fn find_by_idempotency_key(
@@ -362,12 +387,17 @@ impl Store {
 
     /// Records how an attempt ended, and moves the entry's plan on by one unless the same
     /// step is to be tried again (`outcome.retry_step`).
+    ///
+    /// When the attempt ends dispatching (`then`), the entry is finished in the same
+    /// transaction: a crash between the two would otherwise leave an entry a provider took
+    /// looking as if it still had to be sent.
     pub async fn finish_attempt(
         &self,
         outbox: Outbox,
         attempt_id: &str,
         parent_id: &str,
         outcome: &AttemptOutcome,
+        then: Option<&Dispatched<'_>>,
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
@@ -395,6 +425,11 @@ impl Store {
         .bind(parent_id)
         .execute(&mut *tx)
         .await?;
+        if let Some(d) = then {
+            dispatched_update(outbox, parent_id, d)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -437,25 +472,9 @@ impl Store {
         id: &str,
         d: &Dispatched<'_>,
     ) -> Result<()> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {} SET dispatched = 1, status = CASE WHEN status_rank < $1 THEN $2 ELSE status END, \
-             status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, from_e164 = $4, \
-             {} = $5, error_code = COALESCE($6, error_code), error_message = COALESCE($7, error_message), \
-             updated_at = $8 WHERE id = $9",
-            outbox.table(),
-            outbox.reference()
-        )))
-        .bind(d.rank)
-        .bind(d.status)
-        .bind(d.provider_id)
-        .bind(d.from)
-        .bind(d.provider_ref)
-        .bind(d.error.map(|e| e.0))
-        .bind(d.error.map(|e| e.1))
-        .bind(now_ms())
-        .bind(id)
-        .execute(self.pool())
-        .await?;
+        dispatched_update(outbox, id, d)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -536,6 +555,51 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Entries a provider took that have not reached a final status and have not moved for
+    /// `quiet_ms` (a report may have been lost while no instance was listening), oldest
+    /// first, as `(id, org, provider, provider's id)`. Each is marked as looked at, so the
+    /// next call returns others.
+    pub async fn quiet_in_flight(
+        &self,
+        outbox: Outbox,
+        final_rank: i64,
+        quiet_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String, String, String)>> {
+        let now = now_ms();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, org_id, provider_id, {} FROM {} WHERE dispatched = 1 AND status_rank < $1 \
+             AND provider_id IS NOT NULL AND {} IS NOT NULL AND updated_at < $2 ORDER BY updated_at LIMIT $3",
+            outbox.reference(),
+            outbox.table(),
+            outbox.reference()
+        )))
+        .bind(final_rank)
+        .bind(now - quiet_ms)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let mut quiet = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.get(0);
+            // Claimed by moving it: another instance's sweep skips it.
+            let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {} SET updated_at = $1 WHERE id = $2 AND updated_at < $3",
+                outbox.table()
+            )))
+            .bind(now)
+            .bind(&id)
+            .bind(now - quiet_ms)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                quiet.push((id, r.get(1), r.get(2), r.get(3)));
+            }
+        }
+        Ok(quiet)
     }
 
     /// How many of the organisation's entries are in each status.

@@ -602,6 +602,7 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
                 error_class: Some("retryable".into()),
                 ..AttemptOutcome::default()
             },
+            None,
         )
         .await
         .expect("finish");
@@ -618,6 +619,7 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
                 provider_ref: Some("SM1".into()),
                 ..AttemptOutcome::default()
             },
+            None,
         )
         .await
         .expect("finish");

@@ -131,6 +131,31 @@ impl Outbound for CallRecord {
         }))
     }
 
+    async fn reconcile(
+        state: &Shared,
+        org_id: &str,
+        provider_id: &str,
+        adapter: &Adapter,
+        provider_ref: &str,
+    ) -> Option<Result<(), StoreError>> {
+        let now = match adapter.voice.as_ref()?.call_status(provider_ref).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(provider = provider_id, error = %e, "call status lookup failed");
+                return None;
+            }
+        };
+        let update = CallEvent {
+            call_id: provider_ref.to_string(),
+            status: now.status,
+            duration_secs: now.duration_secs,
+            price: now.price,
+            reason: None,
+            client_state: None,
+        };
+        Some(apply_status(state, org_id, provider_id, &update, None).await)
+    }
+
     async fn accepted(
         &self,
         state: &Shared,
@@ -389,7 +414,9 @@ struct Ending {
 }
 
 async fn ending(state: &Shared, call: &CallRecord, update: &CallEvent) -> Ending {
-    let answered = update.status == CallStatus::Completed && call.times.answered_at.is_some();
+    // A lost answer report still shows in the talk time the provider reports at the end.
+    let answered = update.status == CallStatus::Completed
+        && (call.times.answered_at.is_some() || call.times.duration_secs.is_some_and(|d| d > 0));
     let duration_secs = if answered { talk_secs(call) } else { 0 };
     let usage = Usage::Call {
         answered,

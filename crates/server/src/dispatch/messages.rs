@@ -107,6 +107,34 @@ impl Outbound for MessageRecord {
         }
     }
 
+    async fn reconcile(
+        state: &Shared,
+        org_id: &str,
+        provider_id: &str,
+        adapter: &Adapter,
+        provider_ref: &str,
+    ) -> Option<Result<(), StoreError>> {
+        let now = match adapter
+            .messaging
+            .as_ref()?
+            .message_status(provider_ref)
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::debug!(provider = provider_id, error = %e, "message status lookup failed");
+                return None;
+            }
+        };
+        let update = MessageEvent {
+            message_id: provider_ref.to_string(),
+            status: now.status,
+            error_code: None,
+            price: now.price,
+        };
+        Some(apply_status(state, org_id, provider_id, &update).await)
+    }
+
     async fn accepted(
         &self,
         state: &Shared,

@@ -86,6 +86,15 @@ pub trait Outbound: Send + Sync + Sized + 'static {
         let _ = (adapter, step, since_ms);
         None
     }
+    /// Asks the provider where the entry it knows as `provider_ref` stands now, and applies
+    /// the answer as if it were a report; `None` when the provider cannot be asked.
+    async fn reconcile(
+        state: &Shared,
+        org_id: &str,
+        provider_id: &str,
+        adapter: &Adapter,
+        provider_ref: &str,
+    ) -> Option<Result<(), StoreError>>;
     /// What follows a provider's acceptance (rating, early reports).
     async fn accepted(
         &self,
@@ -212,6 +221,22 @@ fn metric(outbox: Outbox, outcome: &'static str, failovers: usize) {
     metrics::counter!("switchyard_dispatched_total", "kind" => kind, "outcome" => outcome, "failovers" => failovers.to_string()).increment(1);
 }
 
+/// How dispatching ends when no provider took the entry.
+fn given_up<'a, T: Outbound>(
+    status: &'a str,
+    last: Option<(&'a str, &'a str)>,
+    error: (&'a str, &'a str),
+) -> Dispatched<'a> {
+    Dispatched {
+        status,
+        rank: T::FINAL_RANK,
+        provider_id: last.map(|l| l.0),
+        from: last.map(|l| l.1),
+        provider_ref: None,
+        error: Some(error),
+    }
+}
+
 /// Ends dispatching without a provider having taken the entry.
 async fn give_up<T: Outbound>(
     state: &Shared,
@@ -222,18 +247,7 @@ async fn give_up<T: Outbound>(
 ) -> Result<(), StoreError> {
     state
         .store
-        .finish_dispatch(
-            T::OUTBOX,
-            item.id(),
-            &Dispatched {
-                status,
-                rank: T::FINAL_RANK,
-                provider_id: last.map(|l| l.0),
-                from: last.map(|l| l.1),
-                provider_ref: None,
-                error: Some(error),
-            },
-        )
+        .finish_dispatch(T::OUTBOX, item.id(), &given_up::<T>(status, last, error))
         .await
 }
 
@@ -262,22 +276,16 @@ async fn take<T: Outbound>(
         provider_ref: Some(accepted.provider_ref.clone()),
         ..AttemptOutcome::default()
     };
+    let done = Dispatched {
+        status: accepted.status,
+        rank: T::rank(accepted.status),
+        provider_id: Some(&step.provider_id),
+        from: Some(&step.from),
+        provider_ref: Some(&accepted.provider_ref),
+        error: None,
+    };
     store
-        .finish_attempt(T::OUTBOX, attempt_id, item.id(), &ok)
-        .await?;
-    store
-        .finish_dispatch(
-            T::OUTBOX,
-            item.id(),
-            &Dispatched {
-                status: accepted.status,
-                rank: T::rank(accepted.status),
-                provider_id: Some(&step.provider_id),
-                from: Some(&step.from),
-                provider_ref: Some(&accepted.provider_ref),
-                error: None,
-            },
-        )
+        .finish_attempt(T::OUTBOX, attempt_id, item.id(), &ok, Some(&done))
         .await?;
     item.accepted(state, step, accepted).await
 }
@@ -336,7 +344,7 @@ async fn settle_interrupted<T: Outbound>(
             };
             state
                 .store
-                .finish_attempt(T::OUTBOX, &last.id, item.id(), &not_sent)
+                .finish_attempt(T::OUTBOX, &last.id, item.id(), &not_sent, None)
                 .await?;
             Ok(Interrupted::NotSent)
         }
@@ -406,7 +414,7 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
                 ..AttemptOutcome::default()
             };
             store
-                .finish_attempt(outbox, &attempt, item.id(), &skipped)
+                .finish_attempt(outbox, &attempt, item.id(), &skipped, None)
                 .await?;
             continue;
         }
@@ -422,7 +430,7 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
                 ..AttemptOutcome::default()
             };
             store
-                .finish_attempt(outbox, &attempt, item.id(), &failed)
+                .finish_attempt(outbox, &attempt, item.id(), &failed, None)
                 .await?;
             continue;
         };
@@ -457,10 +465,10 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
             error_message: Some(e.message.clone()),
             ..AttemptOutcome::default()
         };
-        store
-            .finish_attempt(outbox, &attempt, item.id(), &failed)
-            .await?;
         if fails_over {
+            store
+                .finish_attempt(outbox, &attempt, item.id(), &failed, None)
+                .await?;
             tracing::info!(id = item.id(), provider = step.provider_id, error = %e, "failing over");
             continue;
         }
@@ -472,14 +480,11 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
         } else {
             ("unconfirmed", "maybe_accepted".to_string())
         };
-        give_up(
-            state,
-            item,
-            status,
-            Some((&step.provider_id, &step.from)),
-            (&code, &e.message),
-        )
-        .await?;
+        let last = Some((step.provider_id.as_str(), step.from.as_str()));
+        let end = given_up::<T>(status, last, (&code, &e.message));
+        store
+            .finish_attempt(outbox, &attempt, item.id(), &failed, Some(&end))
+            .await?;
         metric(outbox, status, next_step - 1);
         return Ok(());
     }
@@ -542,12 +547,47 @@ async fn resume<T: Outbound>(state: &Shared) {
     }
 }
 
-/// Takes over messages and calls whose dispatcher died (their lease ran out) until the task
-/// is dropped.
+/// How long a message or call may sit without news before its provider is asked.
+pub const QUIET_MS: i64 = 60_000;
+
+/// Asks providers about entries whose reports seem lost (sent while no instance listened).
+async fn reconcile<T: Outbound>(state: &Shared) {
+    let quiet = match state
+        .store
+        .quiet_in_flight(T::OUTBOX, T::FINAL_RANK, QUIET_MS, 50)
+        .await
+    {
+        Ok(q) => q,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for quiet entries");
+            return;
+        }
+    };
+    for (id, org, provider_id, reference) in quiet {
+        let adapter = match adapter_of(state, &org, &provider_id).await {
+            Ok(Some(a)) => a,
+            _ => continue,
+        };
+        match T::reconcile(state, &org, &provider_id, &adapter, &reference).await {
+            Some(Err(e)) => tracing::warn!(id, error = %e, "reconciling failed"),
+            Some(Ok(())) => tracing::debug!(id, "reconciled with the provider"),
+            None => {}
+        }
+    }
+}
+
+/// Takes over messages and calls whose dispatcher died (their lease ran out), and asks
+/// providers about those whose reports went missing, until the task is dropped.
 pub async fn recover(state: Shared) {
+    let mut round = 0u32;
     loop {
         resume::<switchyard_store::MessageRecord>(&state).await;
         resume::<switchyard_store::CallRecord>(&state).await;
+        if round % 5 == 0 {
+            reconcile::<switchyard_store::MessageRecord>(&state).await;
+            reconcile::<switchyard_store::CallRecord>(&state).await;
+        }
+        round = round.wrapping_add(1);
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
