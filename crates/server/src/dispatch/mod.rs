@@ -583,7 +583,7 @@ pub async fn recover(state: Shared) {
     loop {
         resume::<switchyard_store::MessageRecord>(&state).await;
         resume::<switchyard_store::CallRecord>(&state).await;
-        if round % 5 == 0 {
+        if round.is_multiple_of(5) {
             reconcile::<switchyard_store::MessageRecord>(&state).await;
             reconcile::<switchyard_store::CallRecord>(&state).await;
         }
