@@ -64,6 +64,16 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
     panic!("the server did not come up at {base}");
 }
 
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A small pseudo-random source for kill timing (the moments vary from run to run).
 fn jitter(state: &mut u64, lo_ms: u64, hi_ms: u64) -> Duration {
     *state ^= *state << 13;
@@ -85,20 +95,22 @@ async fn sigkill_mid_flight_loses_nothing_and_sends_nothing_twice() {
 
     // The carrier side lives in its own process and survives the kills.
     let sandbox_port = free_port();
-    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args([
-            "sandbox",
-            "--port",
-            &sandbox_port.to_string(),
-            "--speed",
-            "50",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sandbox starts");
-    let stdout = sandbox.stdout.take().expect("stdout");
+    let mut sandbox = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args([
+                "sandbox",
+                "--port",
+                &sandbox_port.to_string(),
+                "--speed",
+                "50",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sandbox starts"),
+    );
+    let stdout = sandbox.0.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     assert!(
         lines
@@ -134,7 +146,7 @@ async fn sigkill_mid_flight_loses_nothing_and_sends_nothing_twice() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(&db, port, &log);
+    let mut server = Reaped(serve(&db, port, &log));
     wait_healthy(&http, &base).await;
 
     // Two Twilio-style carriers on the standalone sandbox, with quick receipts.
@@ -242,11 +254,11 @@ async fn sigkill_mid_flight_loses_nothing_and_sends_nothing_twice() {
         })
     };
     while sending.load(Ordering::Relaxed) || kills < KILLS {
-        tokio::time::sleep(jitter(&mut rng, 300, 2_500)).await;
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reaped");
+        tokio::time::sleep(jitter(&mut rng, 1_000, 4_000)).await;
+        server.0.kill().expect("SIGKILL");
+        server.0.wait().expect("reaped");
         kills += 1;
-        server = serve(&db, port, &log);
+        server = Reaped(serve(&db, port, &log));
         wait_healthy(&http, &base).await;
     }
     watch.await.expect("senders");
@@ -278,8 +290,7 @@ async fn sigkill_mid_flight_loses_nothing_and_sends_nothing_twice() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let settled_after = started.elapsed();
-    server.kill().expect("stop");
-    let _ = server.wait();
+    drop(server);
     let stored: i64 = counts.values().sum();
     assert_eq!(stored, total as i64, "each request stored once: {counts:?}");
     let mut stray = Vec::new();
@@ -326,8 +337,7 @@ async fn sigkill_mid_flight_loses_nothing_and_sends_nothing_twice() {
         .json()
         .await
         .expect("json");
-    let _ = sandbox.kill();
-    let _ = sandbox.wait();
+    drop(sandbox);
     let mut copies: HashMap<String, u32> = HashMap::new();
     for m in received["data"].as_array().expect("data") {
         let body = m["message"]["body"]

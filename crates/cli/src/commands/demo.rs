@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use switchyard_sandbox::SandboxConfig;
-use switchyard_store::{Outbox, OutboxFilter};
+use switchyard_store::{Outbox, OutboxFilter, Page, StoreError};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -265,56 +265,57 @@ impl Tally {
     }
 }
 
-async fn tally(world: &Embedded, names: &BTreeMap<String, String>) -> Result<Tally> {
-    let mut t = Tally::default();
-    let mut cursor: Option<String> = None;
+/// Every page of a listing, oldest cursor first.
+async fn all<T, Fut>(fetch: impl Fn(Option<String>) -> Fut) -> Result<Vec<T>>
+where
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
     loop {
-        let filter = OutboxFilter {
-            before: cursor.as_deref(),
-            ..OutboxFilter::default()
-        };
-        let page = world
-            .store
-            .messages_page(&world.org_id, &filter, 500)
-            .await?;
-        for m in &page.items {
-            t.add(
-                names,
-                m.provider_id.as_deref(),
-                &m.status,
-                m.next_candidate,
-                m.cost.as_deref(),
-                m.baseline_cost.as_deref(),
-                None,
-            );
-        }
+        let page = fetch(cursor).await?;
+        items.extend(page.items);
         match page.next_cursor {
             Some(c) => cursor = Some(c),
-            None => break,
+            None => return Ok(items),
         }
     }
-    cursor = None;
-    loop {
-        let filter = OutboxFilter {
-            before: cursor.as_deref(),
-            ..OutboxFilter::default()
-        };
-        let page = world.store.calls_page(&world.org_id, &filter, 500).await?;
-        for c in &page.items {
-            t.add(
-                names,
-                c.provider_id.as_deref(),
-                &c.status,
-                c.next_candidate,
-                c.cost.as_deref(),
-                c.baseline_cost.as_deref(),
-                Some(c.times.duration_secs),
-            );
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
+}
+
+/// The page after `cursor`.
+fn after(cursor: &Option<String>) -> OutboxFilter<'_> {
+    OutboxFilter {
+        before: cursor.as_deref(),
+        ..OutboxFilter::default()
+    }
+}
+
+async fn tally(world: &Embedded, names: &BTreeMap<String, String>) -> Result<Tally> {
+    let (store, org) = (&world.store, world.org_id.as_str());
+    let messages = all(|c| async move { store.messages_page(org, &after(&c), 500).await }).await?;
+    let calls = all(|c| async move { store.calls_page(org, &after(&c), 500).await }).await?;
+    let mut t = Tally::default();
+    for m in &messages {
+        t.add(
+            names,
+            m.provider_id.as_deref(),
+            &m.status,
+            m.next_candidate,
+            m.cost.as_deref(),
+            m.baseline_cost.as_deref(),
+            None,
+        );
+    }
+    for c in &calls {
+        t.add(
+            names,
+            c.provider_id.as_deref(),
+            &c.status,
+            c.next_candidate,
+            c.cost.as_deref(),
+            c.baseline_cost.as_deref(),
+            Some(c.times.duration_secs),
+        );
     }
     Ok(t)
 }

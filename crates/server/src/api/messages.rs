@@ -200,13 +200,10 @@ pub async fn send(
             idempotency: claim.clone(),
         })
         .await?;
-    let (stored, new) = outbound::created(stored, claim.as_ref())?;
-    if new {
-        tokio::spawn(dispatch::dispatch(state.clone(), stored.clone()));
-    }
+    let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
     Ok(outbound::accepted(
         view(&state, &stored, false).await?,
-        !new,
+        replayed,
     ))
 }
 

@@ -1,7 +1,7 @@
 //! What sending a message and placing a call share before anything is stored: the
 //! recipient checks (consent lists, quiet hours) and the routing plan.
 
-use crate::dispatch::PlanStep;
+use crate::dispatch::{Outbound, PlanStep};
 use crate::error::{ApiError, ApiResult};
 use crate::state::Shared;
 use axum::http::StatusCode;
@@ -233,11 +233,18 @@ pub async fn earlier(
     }
 }
 
-/// What storing an entry did: `Some(entry)` when it is new (and must be dispatched), `None`
-/// with the earlier entry when a concurrent request with the same key won.
-pub fn created<T>(created: Created<T>, claim: Option<&KeyClaim>) -> ApiResult<(T, bool)> {
+/// Dispatches a newly stored entry; returns the entry and whether it is a replay (a
+/// concurrent request with the same key stored it first).
+pub fn launch<T: Outbound + Clone>(
+    state: &Shared,
+    created: Created<T>,
+    claim: Option<&KeyClaim>,
+) -> ApiResult<(T, bool)> {
     match (created, claim) {
-        (Created::New(record), _) => Ok((record, true)),
+        (Created::New(record), _) => {
+            tokio::spawn(crate::dispatch::dispatch(state.clone(), record.clone()));
+            Ok((record, false))
+        }
         (
             Created::Existing {
                 record,
@@ -246,9 +253,9 @@ pub fn created<T>(created: Created<T>, claim: Option<&KeyClaim>) -> ApiResult<(T
             Some(claim),
         ) => {
             same_request(request_hash.as_deref(), claim)?;
-            Ok((record, false))
+            Ok((record, true))
         }
-        (Created::Existing { record, .. }, None) => Ok((record, false)),
+        (Created::Existing { record, .. }, None) => Ok((record, true)),
     }
 }
 

@@ -418,8 +418,10 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
                 .await?;
             continue;
         }
-        let sent = match adapter_of(state, item.org_id(), &step.provider_id).await? {
-            Some(adapter) => item.send(&adapter, step, idempotency_key).await,
+        let adapter = adapter_of(state, item.org_id(), &step.provider_id).await?;
+        let sent_at = switchyard_store::now_ms();
+        let sent = match &adapter {
+            Some(adapter) => item.send(adapter, step, idempotency_key).await,
             None => None,
         };
         let Some(sent) = sent else {
@@ -451,7 +453,20 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
             }
             Err(e) => e,
         };
-        let fails_over = e.may_fail_over();
+        let mut fails_over = e.may_fail_over();
+        let ambiguous = !fails_over && e.class != ErrorClass::Permanent;
+        if ambiguous && let Some(adapter) = &adapter {
+            // The provider may have it (a 500, a timeout after sending): ask it.
+            match item.lookup(adapter, step, sent_at).await {
+                Some(Ok(Some(accepted))) => {
+                    take(state, item, &attempt, step, &accepted).await?;
+                    metric(outbox, "recovered", next_step - 1);
+                    return Ok(());
+                }
+                Some(Ok(None)) => fails_over = true,
+                _ => {}
+            }
+        }
         let failed = AttemptOutcome {
             status: if fails_over || e.class == ErrorClass::Permanent {
                 "failed"
