@@ -203,7 +203,7 @@ async fn a_500_is_settled_by_asking_the_carrier_before_failing_over() {
             .post(
                 "/v1/messages",
                 &key,
-                json!({"to": format!("+4479113{i:05}"), "body": format!("ambiguous {i}")}),
+                json!({"to": format!("+4479111{i:05}"), "body": format!("ambiguous {i}")}),
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
