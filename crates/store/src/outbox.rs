@@ -139,6 +139,8 @@ pub struct Dispatched<'a> {
     pub provider_ref: Option<&'a str>,
     /// Code and text of the failure.
     pub error: Option<(&'a str, &'a str)>,
+    /// The cost, when it is known as the provider takes the entry (a message's segments).
+    pub cost: Option<CostText<'a>>,
 }
 
 /// A status a provider reported, with what came with it.
@@ -233,7 +235,8 @@ fn dispatched_update<'q>(
         "UPDATE {} SET dispatched = 1, status = CASE WHEN status_rank < $1 THEN $2 ELSE status END, \
          status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, from_e164 = $4, \
          {} = $5, error_code = COALESCE($6, error_code), error_message = COALESCE($7, error_message), \
-         updated_at = $8 WHERE id = $9",
+         updated_at = $8, cost = COALESCE($10, cost), baseline_cost = COALESCE($11, baseline_cost), \
+         currency = COALESCE($12, currency) WHERE id = $9",
         outbox.table(),
         outbox.reference()
     )))
@@ -246,6 +249,9 @@ fn dispatched_update<'q>(
     .bind(d.error.map(|e| e.1))
     .bind(now_ms())
     .bind(id)
+    .bind(d.cost.map(|c| c.cost))
+    .bind(d.cost.and_then(|c| c.baseline))
+    .bind(d.cost.map(|c| c.currency))
 }
 
 impl Store {
@@ -528,21 +534,6 @@ impl Store {
         .await?
         .rows_affected();
         Ok(changed == 1)
-    }
-
-    /// Records what an entry cost and what it would have cost on the baseline.
-    pub async fn set_cost(&self, outbox: Outbox, id: &str, c: &CostText<'_>) -> Result<()> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {} SET cost = $1, baseline_cost = $2, currency = $3 WHERE id = $4",
-            outbox.table()
-        )))
-        .bind(c.cost)
-        .bind(c.baseline)
-        .bind(c.currency)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
     }
 
     /// Flags an entry whose provider price disagrees with its rated cost.

@@ -633,6 +633,11 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
                 from: Some("+12125550101"),
                 provider_ref: Some("SM1"),
                 error: None,
+                cost: Some(switchyard_store::CostText {
+                    cost: "0.0079",
+                    baseline: None,
+                    currency: "USD",
+                }),
             },
         )
         .await
@@ -656,6 +661,11 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
         assert_eq!(
             (m.status.as_str(), m.next_candidate, m.dispatched),
             ("queued", 2, true)
+        );
+        assert_eq!(
+            (m.cost.as_deref(), m.currency.as_deref()),
+            (Some("0.0079"), Some("USD")),
+            "rated in the same write"
         );
 
         let msg = Outbox::Messages;
@@ -786,6 +796,7 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
                 from: Some("+14155550199"),
                 provider_ref: Some("CA1"),
                 error: None,
+                cost: None,
             },
         )
         .await
@@ -829,14 +840,6 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
                 duration_secs: Some(60),
             }
         );
-        let cost = switchyard_store::CostText {
-            cost: "0.009",
-            baseline: Some("0.014"),
-            currency: "USD",
-        };
-        s.set_cost(Outbox::Calls, &call.id, &cost)
-            .await
-            .expect("cost");
         assert_eq!(
             s.status_counts(Outbox::Calls, &org.id)
                 .await

@@ -255,6 +255,7 @@ pub async fn hang_up(state: &Shared, call: &CallRecord) -> Result<(), HangupErro
                     from: None,
                     provider_ref: None,
                     error: None,
+                    cost: None,
                 },
             )
             .await?;

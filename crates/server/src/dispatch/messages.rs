@@ -1,7 +1,7 @@
 //! Messages through the dispatcher: sending one to a provider, rating it by segments on
 //! acceptance, and following the provider's delivery reports.
 
-use super::{Accepted, Outbound, PlanStep};
+use super::{Accepted, Outbound, PlanStep, Rated};
 use crate::state::Shared;
 use switchyard_core::quality::Observation;
 use switchyard_core::rating::Usage;
@@ -135,12 +135,8 @@ impl Outbound for MessageRecord {
         Some(apply_status(state, org_id, provider_id, &update).await)
     }
 
-    async fn accepted(
-        &self,
-        state: &Shared,
-        step: &PlanStep,
-        accepted: &Accepted,
-    ) -> Result<(), StoreError> {
+    /// Per segment, as soon as a provider takes it.
+    async fn rate_on_acceptance(&self, state: &Shared, step: &PlanStep) -> Option<Rated> {
         let channel = self
             .channel
             .parse()
@@ -148,7 +144,7 @@ impl Outbound for MessageRecord {
         let usage = Usage::Message {
             segments: u32::try_from(self.segments).unwrap_or(1),
         };
-        if let Some(r) = super::rate(
+        super::rate(
             state,
             &self.org_id,
             &self.to,
@@ -158,12 +154,14 @@ impl Outbound for MessageRecord {
             &self.plan,
         )
         .await
-        {
-            state
-                .store
-                .set_cost(Outbox::Messages, &self.id, &r.text())
-                .await?;
-        }
+    }
+
+    async fn accepted(
+        &self,
+        state: &Shared,
+        step: &PlanStep,
+        accepted: &Accepted,
+    ) -> Result<(), StoreError> {
         super::catch_up(
             state,
             &self.org_id,

@@ -95,7 +95,12 @@ pub trait Outbound: Send + Sync + Sized + 'static {
         adapter: &Adapter,
         provider_ref: &str,
     ) -> Option<Result<(), StoreError>>;
-    /// What follows a provider's acceptance (rating, early reports).
+    /// What it costs once a provider takes it, when that is known then (messages; a call is
+    /// rated when it ends).
+    async fn rate_on_acceptance(&self, _state: &Shared, _step: &PlanStep) -> Option<Rated> {
+        None
+    }
+    /// What follows a provider's acceptance (early reports, a hangup requested meanwhile).
     async fn accepted(
         &self,
         state: &Shared,
@@ -234,6 +239,7 @@ fn given_up<'a, T: Outbound>(
         from: last.map(|l| l.1),
         provider_ref: None,
         error: Some(error),
+        cost: None,
     }
 }
 
@@ -276,6 +282,7 @@ async fn take<T: Outbound>(
         provider_ref: Some(accepted.provider_ref.clone()),
         ..AttemptOutcome::default()
     };
+    let rated = item.rate_on_acceptance(state, step).await;
     let done = Dispatched {
         status: accepted.status,
         rank: T::rank(accepted.status),
@@ -283,6 +290,7 @@ async fn take<T: Outbound>(
         from: Some(&step.from),
         provider_ref: Some(&accepted.provider_ref),
         error: None,
+        cost: rated.as_ref().map(Rated::text),
     };
     store
         .finish_attempt(T::OUTBOX, attempt_id, item.id(), &ok, Some(&done))
