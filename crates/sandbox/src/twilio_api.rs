@@ -401,11 +401,6 @@ async fn list_messages(
 ) -> Reply {
     let account = authorize(&sb, &headers, &sid).await?;
     let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let size: usize = field(&q, "PageSize")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 1000);
-    let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
     let since = match field(&q, "DateSent>") {
         Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
             Ok(day) => day
@@ -429,21 +424,34 @@ async fn list_messages(
         .cloned()
         .collect();
     all.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
+    let base = format!("/2010-04-01/Accounts/{sid}/Messages.json");
+    let page = page_of(&q, &base, "messages", &all, |m| message_json(&account, m));
+    Ok(axum::Json(page).into_response())
+}
+
+/// One page of a Twilio list: `PageSize` (1–1000, default 50) and `Page` from the query,
+/// the items under `key`, and the page URIs.
+fn page_of<T>(q: &Form, base: &str, key: &str, all: &[T], to_json: impl Fn(&T) -> Value) -> Value {
+    let size: usize = field(q, "PageSize")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
+    let page: usize = field(q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
     let slice: Vec<Value> = all
         .iter()
         .skip(page * size)
         .take(size)
-        .map(|m| message_json(&account, m))
+        .map(to_json)
         .collect();
-    let base = format!("/2010-04-01/Accounts/{sid}/Messages.json");
     let next = ((page + 1) * size < all.len())
         .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
-    Ok(axum::Json(json!({
-        "messages": slice, "page": page, "page_size": size, "next_page_uri": next,
+    let mut v = json!({
+        "page": page, "page_size": size, "next_page_uri": next,
         "uri": format!("{base}?PageSize={size}&Page={page}"),
         "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
-    }))
-    .into_response())
+    });
+    v[key] = Value::Array(slice);
+    v
 }
 
 async fn list_numbers(
@@ -454,31 +462,16 @@ async fn list_numbers(
 ) -> Reply {
     let account = authorize(&sb, &headers, &sid).await?;
     let q: Form = serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let size: usize = field(&q, "PageSize")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 1000);
-    let page: usize = field(&q, "Page").and_then(|s| s.parse().ok()).unwrap_or(0);
     let all: Vec<OwnedNumber> = lock(&account.numbers)
         .iter()
         .filter(|n| field(&q, "PhoneNumber").is_none_or(|p| p == n.e164))
         .cloned()
         .collect();
-    let slice: Vec<Value> = all
-        .iter()
-        .skip(page * size)
-        .take(size)
-        .map(|n| number_json(&account, n))
-        .collect();
     let base = format!("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json");
-    let next = ((page + 1) * size < all.len())
-        .then(|| format!("{base}?PageSize={size}&Page={}", page + 1));
-    Ok(axum::Json(json!({
-        "incoming_phone_numbers": slice, "page": page, "page_size": size,
-        "next_page_uri": next, "uri": format!("{base}?PageSize={size}&Page={page}"),
-        "first_page_uri": format!("{base}?PageSize={size}&Page=0"),
-    }))
-    .into_response())
+    let page = page_of(&q, &base, "incoming_phone_numbers", &all, |n| {
+        number_json(&account, n)
+    });
+    Ok(axum::Json(page).into_response())
 }
 
 async fn buy_number(
