@@ -77,6 +77,19 @@ pub async fn receive(
     let events = adapter.webhooks.parse(&req).map_err(|e| refused(&e))?;
     let payload = String::from_utf8_lossy(&body).into_owned();
     for event in &events {
+        // An opt-out is recorded before the event is marked as seen, so that a crash in
+        // between cannot lose it: the provider's redelivery applies it again (idempotent).
+        if let EventKind::InboundMessage(m) = &event.kind {
+            honour_keywords(
+                &state,
+                &record.org_id,
+                &adapter,
+                m,
+                &event.dedupe_key,
+                false,
+            )
+            .await?;
+        }
         let fresh = state
             .store
             .insert_webhook_event(&NewWebhookEvent {
@@ -119,7 +132,8 @@ pub async fn receive(
                         }),
                     )
                     .await?;
-                    honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key).await?;
+                    honour_keywords(&state, &record.org_id, &adapter, m, &event.dedupe_key, true)
+                        .await?;
                 }
                 EventKind::InboundCall(c) => {
                     events_out::emit(&state, &record.org_id, "call.inbound", json!({
@@ -142,13 +156,15 @@ pub async fn receive(
 }
 
 /// STOP and its synonyms opt the sender out of the channel, START opts back in, HELP asks
-/// for help; each gets the organisation's reply, sent from the number that was written to.
+/// for help; each gets the organisation's reply (when `send_reply`), sent from the number that
+/// was written to.
 async fn honour_keywords(
     state: &Shared,
     org: &str,
     adapter: &Adapter,
     m: &InboundMessage,
     dedupe_key: &str,
+    send_reply: bool,
 ) -> ApiResult<()> {
     let Some(word) = switchyard_core::consent::keyword(&m.body) else {
         return Ok(());
@@ -173,7 +189,7 @@ async fn honour_keywords(
         Keyword::Help => texts.help,
     };
     tracing::info!(org, channel, keyword = ?word, "consent keyword");
-    let Some(messaging) = adapter.messaging.clone() else {
+    let Some(messaging) = adapter.messaging.clone().filter(|_| send_reply) else {
         return Ok(());
     };
     let request = MessageRequest {
