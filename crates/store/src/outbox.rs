@@ -6,6 +6,9 @@
 use crate::{Result, Store, new_id, now_ms};
 use sqlx::Row;
 
+/// After this long, the reconciler stops asking a provider about an entry.
+const GIVE_UP_ASKING_MS: i64 = 3 * 24 * 3600 * 1000;
+
 /// Which outbox an operation is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outbox {
@@ -550,8 +553,9 @@ impl Store {
 
     /// Entries a provider took that have not reached a final status and have not moved for
     /// `quiet_ms` (a report may have been lost while no instance was listening), oldest
-    /// first, as `(id, org, provider, provider's id)`. Each is marked as looked at, so the
-    /// next call returns others.
+    /// first, as `(id, org, provider, provider's id)`; entries older than three days are no
+    /// longer asked about (some carriers never report delivery). Each is marked as looked
+    /// at, so the next call returns others.
     pub async fn quiet_in_flight(
         &self,
         outbox: Outbox,
@@ -562,7 +566,8 @@ impl Store {
         let now = now_ms();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, org_id, provider_id, {} FROM {} WHERE dispatched = 1 AND status_rank < $1 \
-             AND provider_id IS NOT NULL AND {} IS NOT NULL AND updated_at < $2 ORDER BY updated_at LIMIT $3",
+             AND provider_id IS NOT NULL AND {} IS NOT NULL AND updated_at < $2 AND created_at > $4 \
+             ORDER BY updated_at LIMIT $3",
             outbox.reference(),
             outbox.table(),
             outbox.reference()
@@ -570,6 +575,7 @@ impl Store {
         .bind(final_rank)
         .bind(now - quiet_ms)
         .bind(limit as i64)
+        .bind(now - GIVE_UP_ASKING_MS)
         .fetch_all(self.pool())
         .await?;
         let mut quiet = Vec::with_capacity(rows.len());

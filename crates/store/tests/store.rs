@@ -801,6 +801,25 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
         )
         .await
         .expect("dispatched");
+        // No news for a while: the reconciler finds it once, then it counts as looked at.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let quiet = s
+            .quiet_in_flight(Outbox::Calls, 4, 200, 10)
+            .await
+            .expect("quiet");
+        assert_eq!(
+            quiet
+                .iter()
+                .map(|q| (q.0.as_str(), q.3.as_str()))
+                .collect::<Vec<_>>(),
+            [(call.id.as_str(), "CA1")]
+        );
+        assert!(
+            s.quiet_in_flight(Outbox::Calls, 4, 200, 10)
+                .await
+                .expect("quiet")
+                .is_empty()
+        );
         let c = Outbox::Calls;
         assert!(report(s, c, "p1", "CA1", "in-progress", 3, None).await);
         assert!(!report(s, c, "p1", "CA1", "ringing", 2, None).await);
