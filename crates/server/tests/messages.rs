@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{Server, start, tenant};
+use common::{Server, start, start_sandboxed, tenant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchyard_sandbox::SandboxConfig;
 use switchyard_server::ServerSettings;
 use switchyard_store::Role;
 use switchyard_store::testing;
@@ -27,21 +26,9 @@ async fn carrier_with(
     rate: &str,
     profile: &str,
 ) -> String {
-    let (status, p) = s
-        .post("/v1/providers", key, json!({"type": "sandbox", "name": name, "credentials": {"style": style, "profile": profile}}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{p}");
-    let id = p["id"].as_str().expect("id").to_string();
     let deck = format!("prefix,destination,rate\n44,United Kingdom,{rate}\n1,USA,{rate}\n");
-    let (status, up) = s
-        .csv(&format!("/v1/providers/{id}/rates?channel=sms"), key, &deck)
-        .await;
-    assert!(status.is_success(), "{up}");
-    let (status, _) = s
-        .post(&format!("/v1/providers/{id}/numbers/sync"), key, json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    id
+    s.sandbox_carrier(key, name, style, profile, &[("sms", deck)])
+        .await
 }
 
 async fn final_state(s: &Server, key: &str, id: &str) -> Value {
@@ -61,14 +48,7 @@ async fn final_state(s: &Server, key: &str, id: &str) -> Value {
 #[tokio::test]
 async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
     for t in testing::all().await {
-        let settings = ServerSettings {
-            sandbox: Some(SandboxConfig {
-                seed: 11,
-                speed: 20.0,
-            }),
-            ..ServerSettings::default()
-        };
-        let s = start(t.store.clone(), settings).await;
+        let s = start_sandboxed(t.store.clone(), 11, 20.0).await;
         let (_, key) = tenant(&t.store, Role::Admin).await;
         let cheap = carrier(&s, &key, "Cheap", "twilio", "0.0040").await;
         let dear = carrier(&s, &key, "Dear", "telnyx", "0.0060").await;
@@ -260,14 +240,7 @@ async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
 #[tokio::test]
 async fn stranded_messages_are_resumed_and_interrupted_attempts_settled_with_the_provider() {
     let t = testing::sqlite().await;
-    let settings = ServerSettings {
-        sandbox: Some(SandboxConfig {
-            seed: 12,
-            speed: 20.0,
-        }),
-        ..ServerSettings::default()
-    };
-    let s = start(t.store.clone(), settings).await;
+    let s = start_sandboxed(t.store.clone(), 12, 20.0).await;
     let (org, key) = tenant(&t.store, Role::Admin).await;
     let twilio = carrier(&s, &key, "Lookup", "twilio", "0.0040").await;
     let telnyx = carrier(&s, &key, "NoLookup", "telnyx", "0.0050").await;
@@ -378,14 +351,7 @@ async fn stranded_messages_are_resumed_and_interrupted_attempts_settled_with_the
 #[tokio::test]
 async fn receipts_that_beat_the_acceptance_are_applied() {
     let t = testing::sqlite().await;
-    let settings = ServerSettings {
-        sandbox: Some(SandboxConfig {
-            seed: 13,
-            speed: 20.0,
-        }),
-        ..ServerSettings::default()
-    };
-    let s = start(t.store.clone(), settings).await;
+    let s = start_sandboxed(t.store.clone(), 13, 20.0).await;
     let (_, key) = tenant(&t.store, Role::Admin).await;
     // Receipts sent the moment the carrier accepts, before its answer is recorded.
     carrier_with(

@@ -5,31 +5,17 @@
 
 mod common;
 
-use common::{Server, start, tenant};
+use common::{Server, start_sandboxed, tenant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchyard_sandbox::SandboxConfig;
-use switchyard_server::ServerSettings;
 use switchyard_store::{Outbox, Role, testing};
 
 async fn carrier(s: &Server, key: &str, name: &str, style: &str, rate: &str) -> String {
     let profile = r#"{"receipt_delay_ms": 200, "delivery_rate": 1.0}"#;
-    let (status, p) = s
-        .post("/v1/providers", key, json!({"type": "sandbox", "name": name, "credentials": {"style": style, "profile": profile}}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{p}");
-    let id = p["id"].as_str().expect("id").to_string();
     let deck = format!("prefix,destination,rate\n44,United Kingdom,{rate}\n");
-    let (status, _) = s
-        .csv(&format!("/v1/providers/{id}/rates?channel=sms"), key, &deck)
-        .await;
-    assert!(status.is_success());
-    let (status, _) = s
-        .post(&format!("/v1/providers/{id}/numbers/sync"), key, json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    id
+    s.sandbox_carrier(key, name, style, profile, &[("sms", deck)])
+        .await
 }
 
 async fn faults(s: &Server, key: &str, id: &str, faults: Value) {
@@ -73,14 +59,7 @@ async fn settle(t: &testing::TestStore, org: &str) -> Vec<(String, i64)> {
 #[tokio::test]
 async fn a_carrier_failing_everything_is_routed_around_disabled_and_probed_back() {
     let t = testing::sqlite().await;
-    let settings = ServerSettings {
-        sandbox: Some(SandboxConfig {
-            seed: 3,
-            speed: 20.0,
-        }),
-        ..ServerSettings::default()
-    };
-    let s = start(t.store.clone(), settings).await;
+    let s = start_sandboxed(t.store.clone(), 3, 20.0).await;
     let (org, key) = tenant(&t.store, Role::Admin).await;
     let a = carrier(&s, &key, "A", "twilio", "0.0040").await;
     let b = carrier(&s, &key, "B", "telnyx", "0.0050").await;
@@ -185,14 +164,7 @@ async fn a_carrier_failing_everything_is_routed_around_disabled_and_probed_back(
 #[tokio::test]
 async fn a_500_is_settled_by_asking_the_carrier_before_failing_over() {
     let t = testing::sqlite().await;
-    let settings = ServerSettings {
-        sandbox: Some(SandboxConfig {
-            seed: 4,
-            speed: 20.0,
-        }),
-        ..ServerSettings::default()
-    };
-    let s = start(t.store.clone(), settings).await;
+    let s = start_sandboxed(t.store.clone(), 4, 20.0).await;
     let (org, key) = tenant(&t.store, Role::Admin).await;
     let a = carrier(&s, &key, "A", "twilio", "0.0040").await;
     let b = carrier(&s, &key, "B", "twilio", "0.0050").await;

@@ -32,6 +32,15 @@ pub async fn start(store: Store, settings: ServerSettings) -> Server {
     }
 }
 
+/// A server whose embedded sandbox plays with `seed` at `speed` simulated seconds per second.
+pub async fn start_sandboxed(store: Store, seed: u64, speed: f64) -> Server {
+    let settings = ServerSettings {
+        sandbox: Some(switchyard_sandbox::SandboxConfig { seed, speed }),
+        ..ServerSettings::default()
+    };
+    start(store, settings).await
+}
+
 pub async fn tenant(store: &Store, role: Role) -> (String, String) {
     let org = store.create_org("Tenant").await.expect("org");
     let (_, secret) = store.create_key(&org.id, role, "test").await.expect("key");
@@ -83,6 +92,38 @@ impl Server {
             .expect("request");
         let status = resp.status();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Adds a sandbox carrier speaking `style` with a behaviour `profile` (JSON text),
+    /// uploads its decks (channel, CSV) and syncs its numbers; returns its id.
+    pub async fn sandbox_carrier(
+        &self,
+        key: &str,
+        name: &str,
+        style: &str,
+        profile: &str,
+        decks: &[(&str, String)],
+    ) -> String {
+        let (status, p) = self
+            .post("/v1/providers", key, json!({"type": "sandbox", "name": name, "credentials": {"style": style, "profile": profile}}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        let id = p["id"].as_str().expect("id").to_string();
+        for (channel, csv) in decks {
+            let (status, up) = self
+                .csv(
+                    &format!("/v1/providers/{id}/rates?channel={channel}"),
+                    key,
+                    csv,
+                )
+                .await;
+            assert!(status.is_success(), "{up}");
+        }
+        let (status, _) = self
+            .post(&format!("/v1/providers/{id}/numbers/sync"), key, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        id
     }
 
     pub async fn add_provider(&self, key: &str, name: &str, secret: &str) -> String {
