@@ -38,7 +38,14 @@ fn the_demo_fails_over_around_an_outage_and_saves_against_the_baseline() {
         .map(|c| c["messages"].as_u64().unwrap_or(0) + c["calls"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(carried, 400, "each carried once: {v}");
-    assert_eq!(carriers["Budget"]["breaker"], "open", "{v}");
+    // Open, or half-open once its cool-down has passed on a slow machine.
+    assert!(
+        matches!(
+            carriers["Budget"]["breaker"].as_str(),
+            Some("open" | "half_open")
+        ),
+        "{v}"
+    );
     assert_eq!(carriers["Budget"]["took_over"], 0, "{v}");
     assert!(carriers["Value"]["took_over"].as_u64() > Some(0), "{v}");
     assert!(s["failovers"].as_u64() > Some(0), "{v}");
