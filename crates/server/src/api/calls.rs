@@ -104,19 +104,21 @@ fn check_instructions(steps: &[Instruction]) -> ApiResult<()> {
     Ok(())
 }
 
-async fn view(state: &Shared, c: &CallRecord, detail: bool) -> ApiResult<Value> {
-    let mut v = json!(c);
-    v["metadata"] = serde_json::from_str(&c.metadata).unwrap_or(Value::Null);
-    if detail {
-        v["answer"] = serde_json::from_str(&c.answer).unwrap_or(Value::Null);
-        v["attempts"] = json!(state.store.attempts(Outbox::Calls, &c.id).await?);
-        if let Some((provider, reference)) = c.provider_id.as_ref().zip(c.provider_call_id.as_ref())
-        {
-            v["events"] = outbound::provider_events(state, provider, reference).await?;
-        }
-        v["plan"] = serde_json::from_str(&c.plan).unwrap_or(Value::Null);
-        v["decision"] = serde_json::from_str(&c.decision).unwrap_or(Value::Null);
-    }
+fn shown(c: &CallRecord) -> Value {
+    outbound::shown(json!(c), &c.metadata)
+}
+
+async fn detailed(state: &Shared, c: &CallRecord) -> ApiResult<Value> {
+    let mut v = shown(c);
+    v["answer"] = serde_json::from_str(&c.answer).unwrap_or(Value::Null);
+    let detail = outbound::Detail {
+        outbox: Outbox::Calls,
+        id: &c.id,
+        taken: c.provider_id.as_ref().zip(c.provider_call_id.as_ref()),
+        plan: &c.plan,
+        decision: &c.decision,
+    };
+    outbound::add_detail(state, &mut v, detail).await?;
     Ok(v)
 }
 
@@ -136,7 +138,7 @@ pub async fn place(
     let claim = claim.map(|Extension(c)| c.0);
     if let Some(id) = outbound::earlier(&state, Outbox::Calls, org, claim.as_ref()).await? {
         let c = owned(&state, &auth, &id).await?;
-        return Ok(outbound::accepted(view(&state, &c, false).await?, true));
+        return Ok(outbound::accepted(shown(&c), true));
     }
     let to = super::e164_field("to", &body.to)?;
     let answer = match (&body.answer_url, &body.instructions) {
@@ -199,10 +201,7 @@ pub async fn place(
         })
         .await?;
     let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
-    Ok(outbound::accepted(
-        view(&state, &stored, false).await?,
-        replayed,
-    ))
+    Ok(outbound::accepted(shown(&stored), replayed))
 }
 
 /// The organisation's calls, newest first.
@@ -216,13 +215,7 @@ pub async fn list(
         .store
         .calls_page(auth.org(), &q.filter()?, q.limit())
         .await?;
-    let mut data = Vec::with_capacity(page.items.len());
-    for c in &page.items {
-        data.push(view(&state, c, false).await?);
-    }
-    Ok(axum::Json(
-        json!({ "data": data, "next_cursor": page.next_cursor }),
-    ))
+    Ok(outbound::page(page, shown))
 }
 
 async fn owned(state: &Shared, auth: &Auth, id: &str) -> ApiResult<CallRecord> {
@@ -242,7 +235,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     let c = owned(&state, &auth, &id).await?;
-    Ok(axum::Json(view(&state, &c, true).await?))
+    Ok(axum::Json(detailed(&state, &c).await?))
 }
 
 /// Ends a call, ringing or answered. A call no provider has taken yet is canceled at once;
@@ -268,8 +261,5 @@ pub async fn hangup(
         Err(HangupError::Store(e)) => return Err(e.into()),
     }
     let now = CallRecord::load(&state, &c.id).await?.unwrap_or(c);
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(view(&state, &now, false).await?),
-    ))
+    Ok((StatusCode::ACCEPTED, axum::Json(shown(&now))))
 }

@@ -68,20 +68,22 @@ pub struct SendMessage {
     metadata: Value,
 }
 
-async fn view(state: &Shared, m: &MessageRecord, detail: bool) -> ApiResult<Value> {
-    let mut v = json!(m);
+fn shown(m: &MessageRecord) -> Value {
+    let mut v = outbound::shown(json!(m), &m.metadata);
     v["media_urls"] = serde_json::from_str(&m.media).unwrap_or(Value::Null);
-    v["metadata"] = serde_json::from_str(&m.metadata).unwrap_or(Value::Null);
-    if detail {
-        v["attempts"] = json!(state.store.attempts(Outbox::Messages, &m.id).await?);
-        if let Some((provider, reference)) =
-            m.provider_id.as_ref().zip(m.provider_message_id.as_ref())
-        {
-            v["events"] = outbound::provider_events(state, provider, reference).await?;
-        }
-        v["plan"] = serde_json::from_str(&m.plan).unwrap_or(Value::Null);
-        v["decision"] = serde_json::from_str(&m.decision).unwrap_or(Value::Null);
-    }
+    v
+}
+
+async fn detailed(state: &Shared, m: &MessageRecord) -> ApiResult<Value> {
+    let mut v = shown(m);
+    let detail = outbound::Detail {
+        outbox: Outbox::Messages,
+        id: &m.id,
+        taken: m.provider_id.as_ref().zip(m.provider_message_id.as_ref()),
+        plan: &m.plan,
+        decision: &m.decision,
+    };
+    outbound::add_detail(state, &mut v, detail).await?;
     Ok(v)
 }
 
@@ -105,7 +107,7 @@ pub async fn send(
             .message(org, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("message"))?;
-        return Ok(outbound::accepted(view(&state, &m, false).await?, true));
+        return Ok(outbound::accepted(shown(&m), true));
     }
     let (channel_name, channel) = match body.channel.as_deref().unwrap_or("sms") {
         "sms" => ("sms", Channel::Sms),
@@ -201,10 +203,7 @@ pub async fn send(
         })
         .await?;
     let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
-    Ok(outbound::accepted(
-        view(&state, &stored, false).await?,
-        replayed,
-    ))
+    Ok(outbound::accepted(shown(&stored), replayed))
 }
 
 /// The organisation's messages, newest first.
@@ -218,13 +217,7 @@ pub async fn list(
         .store
         .messages_page(auth.org(), &q.filter()?, q.limit())
         .await?;
-    let mut data = Vec::with_capacity(page.items.len());
-    for m in &page.items {
-        data.push(view(&state, m, false).await?);
-    }
-    Ok(axum::Json(
-        json!({ "data": data, "next_cursor": page.next_cursor }),
-    ))
+    Ok(outbound::page(page, shown))
 }
 
 /// One message with its plan, every attempt, the provider's reports and the routing
@@ -240,5 +233,5 @@ pub async fn get(
         .message(auth.org(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
-    Ok(axum::Json(view(&state, &m, true).await?))
+    Ok(axum::Json(detailed(&state, &m).await?))
 }

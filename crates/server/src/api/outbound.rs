@@ -271,3 +271,45 @@ pub fn accepted(view: serde_json::Value, replayed: bool) -> Response {
     }
     response
 }
+
+/// Where a message's or call's detail is found.
+pub struct Detail<'a> {
+    /// Its outbox.
+    pub outbox: Outbox,
+    /// Its id.
+    pub id: &'a str,
+    /// The provider that took it and its id there, once taken.
+    pub taken: Option<(&'a String, &'a String)>,
+    /// JSON plan.
+    pub plan: &'a str,
+    /// JSON routing decision.
+    pub decision: &'a str,
+}
+
+/// A message or call as listings show it: the record with its metadata parsed.
+pub fn shown(record: serde_json::Value, metadata: &str) -> serde_json::Value {
+    let mut v = record;
+    v["metadata"] = serde_json::from_str(metadata).unwrap_or(serde_json::Value::Null);
+    v
+}
+
+/// Adds what `GET /v1/…/{id}` shows besides the record: the attempts, the provider's
+/// reports, the plan and the routing decision.
+pub async fn add_detail(state: &Shared, v: &mut serde_json::Value, d: Detail<'_>) -> ApiResult<()> {
+    v["attempts"] = json!(state.store.attempts(d.outbox, d.id).await?);
+    if let Some((provider, reference)) = d.taken {
+        v["events"] = provider_events(state, provider, reference).await?;
+    }
+    v["plan"] = serde_json::from_str(d.plan).unwrap_or(serde_json::Value::Null);
+    v["decision"] = serde_json::from_str(d.decision).unwrap_or(serde_json::Value::Null);
+    Ok(())
+}
+
+/// A page of a listing as `{data, next_cursor}`, each item shown by `show`.
+pub fn page<T>(
+    page: switchyard_store::Page<T>,
+    show: impl Fn(&T) -> serde_json::Value,
+) -> axum::Json<serde_json::Value> {
+    let data: Vec<serde_json::Value> = page.items.iter().map(show).collect();
+    axum::Json(json!({ "data": data, "next_cursor": page.next_cursor }))
+}

@@ -309,8 +309,14 @@ pub async fn apply_status(
         _ => {}
     }
     store.record_call_times(&id, &times).await?;
-    let Some(call) = store.call_by_id(&id).await? else {
-        return Ok(());
+    // As stored now: each moment keeps its first value.
+    let mut call = before;
+    let kept = call.times;
+    call.times = CallTimes {
+        ringing_at: kept.ringing_at.or(times.ringing_at),
+        answered_at: kept.answered_at.or(times.answered_at),
+        ended_at: kept.ended_at.or(times.ended_at),
+        duration_secs: kept.duration_secs.or(times.duration_secs),
     };
     let status = status_name(update.status);
     let price = update
