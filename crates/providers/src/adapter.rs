@@ -1,6 +1,6 @@
 //! Turning a stored provider (type, credentials) into live capability objects.
 
-use crate::capability::{Connection, Messaging, Numbers, Voice, Webhooks};
+use crate::capability::{Connection, Email, Messaging, Numbers, Voice, Webhooks};
 use crate::error::ConfigError;
 use crate::http::HttpClient;
 use serde_json::{Map, Value};
@@ -53,6 +53,8 @@ pub struct Adapter {
     pub messaging: Option<Arc<dyn Messaging>>,
     /// Numbers, if offered.
     pub numbers: Option<Arc<dyn Numbers>>,
+    /// Email, if offered.
+    pub email: Option<Arc<dyn Email>>,
 }
 
 impl std::fmt::Debug for Adapter {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Adapter {
             .field("voice", &self.voice.is_some())
             .field("messaging", &self.messaging.is_some())
             .field("numbers", &self.numbers.is_some())
+            .field("email", &self.email.is_some())
             .finish()
     }
 }
@@ -77,6 +80,22 @@ impl Adapter {
             voice: Some(client.clone()),
             messaging: Some(client.clone()),
             numbers: Some(client),
+            email: None,
+        }
+    }
+
+    /// An adapter from one object that sends email.
+    pub fn mailer<T>(client: Arc<T>) -> Self
+    where
+        T: Connection + Webhooks + Email + 'static,
+    {
+        Adapter {
+            connection: client.clone(),
+            webhooks: client.clone(),
+            voice: None,
+            messaging: None,
+            numbers: None,
+            email: Some(client),
         }
     }
 }

@@ -150,6 +150,76 @@ pub struct InboundCall {
     pub to: String,
 }
 
+/// What happened to an email, in Switchyard's words, whatever the provider calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailEventType {
+    /// The provider took it and is sending it (SendGrid `processed`).
+    Sent,
+    /// The receiving server accepted it.
+    Delivered,
+    /// The receiving server asked to retry later; the provider goes on trying.
+    Deferred,
+    /// The receiving server refused it for good (unknown mailbox, domain) or the provider
+    /// gave up retrying.
+    HardBounce,
+    /// Refused for now (mailbox full, message too large); not a reason to suppress.
+    SoftBounce,
+    /// The provider would not send it (its own suppression list, invalid address).
+    Dropped,
+    /// The recipient marked it as spam.
+    Complained,
+    /// The recipient opened it.
+    Opened,
+    /// The recipient followed a link.
+    Clicked,
+    /// The recipient unsubscribed through the provider's own link or list header.
+    Unsubscribed,
+}
+
+impl EmailEventType {
+    /// The name in the API and in stored events (`hard_bounce`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailEventType::Sent => "sent",
+            EmailEventType::Delivered => "delivered",
+            EmailEventType::Deferred => "deferred",
+            EmailEventType::HardBounce => "hard_bounce",
+            EmailEventType::SoftBounce => "soft_bounce",
+            EmailEventType::Dropped => "dropped",
+            EmailEventType::Complained => "complained",
+            EmailEventType::Opened => "opened",
+            EmailEventType::Clicked => "clicked",
+            EmailEventType::Unsubscribed => "unsubscribed",
+        }
+    }
+
+    /// Whether the address must not be mailed again (added to the suppression list).
+    pub fn suppresses(self) -> bool {
+        matches!(
+            self,
+            EmailEventType::HardBounce | EmailEventType::Complained | EmailEventType::Unsubscribed
+        )
+    }
+}
+
+/// Something that happened to an email at one recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailEvent {
+    /// The provider's message id (as [`SentEmail`](crate::capability::SentEmail) gave it).
+    pub message_id: String,
+    /// Switchyard's email id, when the provider echoed it back.
+    pub email_id: Option<String>,
+    /// The recipient it is about.
+    pub recipient: Option<String>,
+    /// What happened.
+    pub event: EmailEventType,
+    /// The provider's or the receiving server's explanation (`550 5.1.1 user unknown`).
+    pub reason: Option<String>,
+    /// The link followed, for clicks.
+    pub url: Option<String>,
+}
+
 /// What happened, as one webhook reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -162,6 +232,8 @@ pub enum EventKind {
     InboundMessage(InboundMessage),
     /// An inbound call.
     InboundCall(InboundCall),
+    /// Something happened to an email.
+    Email(EmailEvent),
     /// A verified event this adapter does not interpret; stored for inspection.
     Unknown {
         /// The provider's event name.
@@ -190,6 +262,7 @@ impl ProviderEvent {
             EventKind::Message(m) => Some(&m.message_id),
             EventKind::InboundMessage(m) => Some(&m.message_id),
             EventKind::InboundCall(c) => Some(&c.call_id),
+            EventKind::Email(e) => Some(&e.message_id),
             EventKind::Unknown { .. } => None,
         }
     }
@@ -201,6 +274,7 @@ impl ProviderEvent {
             EventKind::Message(m) => format!("message.{}", kebab(&m.status)),
             EventKind::InboundMessage(_) => "message.inbound".into(),
             EventKind::InboundCall(_) => "call.inbound".into(),
+            EventKind::Email(e) => format!("email.{}", e.event.as_str()),
             EventKind::Unknown { event_type } => format!("unknown.{event_type}"),
         }
     }

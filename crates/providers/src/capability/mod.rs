@@ -3,12 +3,14 @@
 //! [`Adapter`](crate::Adapter).
 
 mod connection;
+mod email;
 mod messaging;
 mod numbers;
 mod voice;
 mod webhooks;
 
 pub use connection::{Connection, ConnectionInfo};
+pub use email::{Attachment, Email, EmailRequest, Mailbox, SentEmail};
 pub use messaging::{MessageChannel, MessageRequest, Messaging, SentMessage};
 pub use numbers::{AvailableNumber, NumberKind, NumberQuery, Numbers, OwnedNumber};
 pub use voice::{Answer, CallInfo, CallRequest, Instruction, PlacedCall, Voice};
