@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod mime;
 pub mod registry;
 
 mod bandwidth;
@@ -21,7 +22,7 @@ mod sendgrid;
 mod ses;
 mod signalwire;
 mod sip;
-mod smtp;
+pub mod smtp;
 pub mod telnyx;
 pub mod twilio;
 mod vapi;
