@@ -32,6 +32,8 @@ pub struct RouteRequest<'a> {
     pub provider_override: Option<&'a str>,
     /// Expected usage, to compare expected costs.
     pub usage: Usage,
+    /// Size of the message in bytes, for providers with a size limit (email).
+    pub size_bytes: Option<u64>,
     /// The instant of the decision, unix milliseconds (selects rates in force, health).
     pub at_ms: i64,
     /// Seed of the `weighted` draw: the same seed gives the same pick.
@@ -68,6 +70,7 @@ impl<'a> RouteRequest<'a> {
             max_rate: None,
             provider_override: None,
             usage,
+            size_bytes: None,
             at_ms,
             seed: 0,
             max_alternates: None,
@@ -283,6 +286,13 @@ pub enum ExclusionReason {
     MissingCapability(Capability),
     /// Turned off by the user.
     Disabled,
+    /// The message is larger than the provider accepts.
+    TooLarge {
+        /// The message's size in bytes.
+        size: u64,
+        /// The provider's limit in bytes.
+        max: u64,
+    },
     /// Circuit breaker open after repeated failures.
     AutoDisabled {
         /// When a probe becomes possible.
@@ -352,6 +362,7 @@ impl ExclusionReason {
         match self {
             ExclusionReason::MissingCapability(_) => "missing_capability",
             ExclusionReason::Disabled => "disabled",
+            ExclusionReason::TooLarge { .. } => "message_too_large",
             ExclusionReason::AutoDisabled { .. } => "auto_disabled",
             ExclusionReason::ProbeInFlight => "probe_in_flight",
             ExclusionReason::HealthBelowFloor { .. } => "health_below_floor",
@@ -373,6 +384,12 @@ impl fmt::Display for ExclusionReason {
         match self {
             ExclusionReason::MissingCapability(c) => write!(f, "lacks the {c} capability"),
             ExclusionReason::Disabled => f.write_str("disabled by the user"),
+            ExclusionReason::TooLarge { size, max } => {
+                write!(
+                    f,
+                    "the message is {size} bytes, more than its limit of {max}"
+                )
+            }
             ExclusionReason::AutoDisabled {
                 until_ms,
                 country: None,

@@ -70,6 +70,10 @@ pub struct ProviderProfile {
     pub max_cps: Option<u32>,
     /// Quality thresholds for this provider.
     pub thresholds: Thresholds,
+    /// Largest email it accepts, in bytes as sent (attachments included, after base64);
+    /// `None` is no limit known.
+    #[serde(default)]
+    pub max_email_bytes: Option<u64>,
 }
 
 impl ProviderProfile {
@@ -84,6 +88,7 @@ impl ProviderProfile {
             max_concurrency: None,
             max_cps: None,
             thresholds: Thresholds::default(),
+            max_email_bytes: None,
         }
     }
 

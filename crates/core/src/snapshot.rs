@@ -383,6 +383,11 @@ impl RoutingSnapshot {
         if !p.enabled {
             return Err(ExclusionReason::Disabled);
         }
+        if let (Some(size), Some(max)) = (req.size_bytes, p.max_email_bytes)
+            && size > max
+        {
+            return Err(ExclusionReason::TooLarge { size, max });
+        }
         let rate_idx = slot.ok_or(ExclusionReason::NoRate)?;
         let index = self.indexes[req.channel.index()]
             .as_ref()

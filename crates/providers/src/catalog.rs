@@ -60,6 +60,8 @@ pub struct ProviderType {
     pub capabilities: CapabilitySet,
     /// Credentials it needs.
     pub credentials: &'static [CredentialField],
+    /// The largest email the provider documents accepting, in bytes as sent.
+    pub max_email_bytes: Option<u64>,
 }
 
 impl ProviderType {
@@ -75,7 +77,14 @@ impl ProviderType {
             display_name,
             capabilities: capabilities.iter().copied().collect(),
             credentials,
+            max_email_bytes: None,
         }
+    }
+
+    /// Sets the documented email size limit.
+    pub fn with_max_email_bytes(mut self, bytes: u64) -> Self {
+        self.max_email_bytes = Some(bytes);
+        self
     }
 
     /// Checks a credentials object: every required field present as a non-empty string, no

@@ -36,6 +36,9 @@ pub struct ProviderSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub budget_cap: Option<rust_decimal::Decimal>,
+    /// Largest email it takes, in bytes as sent; replaces the type's documented limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_email_bytes: Option<u64>,
 }
 
 /// Quality thresholds of one provider.
@@ -72,6 +75,7 @@ impl Default for ProviderSettings {
             max_cps: None,
             thresholds: ThresholdSettings::default(),
             budget_cap: None,
+            max_email_bytes: None,
         }
     }
 }
@@ -117,6 +121,9 @@ impl ProviderSettings {
         p.weight = self.weight;
         p.max_concurrency = self.max_concurrency;
         p.max_cps = self.max_cps;
+        p.max_email_bytes = self
+            .max_email_bytes
+            .or_else(|| kind.and_then(|t| t.max_email_bytes));
         p.thresholds = Thresholds {
             health_floor: self.thresholds.health_floor,
             min_asr: self.thresholds.min_asr,

@@ -16,6 +16,8 @@ pub enum Outbox {
     Messages,
     /// Phone calls.
     Calls,
+    /// Emails.
+    Emails,
 }
 
 impl Outbox {
@@ -23,6 +25,7 @@ impl Outbox {
         match self {
             Outbox::Messages => "messages",
             Outbox::Calls => "calls",
+            Outbox::Emails => "emails",
         }
     }
 
@@ -30,6 +33,7 @@ impl Outbox {
         match self {
             Outbox::Messages => "message_attempts",
             Outbox::Calls => "call_attempts",
+            Outbox::Emails => "email_attempts",
         }
     }
 
@@ -37,14 +41,23 @@ impl Outbox {
         match self {
             Outbox::Messages => "message_id",
             Outbox::Calls => "call_id",
+            Outbox::Emails => "email_id",
         }
     }
 
     /// Column holding the provider's id for the entry.
     fn reference(self) -> &'static str {
         match self {
-            Outbox::Messages => "provider_message_id",
+            Outbox::Messages | Outbox::Emails => "provider_message_id",
             Outbox::Calls => "provider_call_id",
+        }
+    }
+
+    /// Column holding the sender: a number, or an email address.
+    fn sender(self) -> &'static str {
+        match self {
+            Outbox::Messages | Outbox::Calls => "from_e164",
+            Outbox::Emails => "from_address",
         }
     }
 }
@@ -236,11 +249,12 @@ fn dispatched_update<'q>(
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE {} SET dispatched = 1, status = CASE WHEN status_rank < $1 THEN $2 ELSE status END, \
-         status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, from_e164 = $4, \
+         status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, {} = $4, \
          {} = $5, error_code = COALESCE($6, error_code), error_message = COALESCE($7, error_message), \
          updated_at = $8, cost = COALESCE($10, cost), baseline_cost = COALESCE($11, baseline_cost), \
          currency = COALESCE($12, currency) WHERE id = $9",
         outbox.table(),
+        outbox.sender(),
         outbox.reference()
     )))
     .bind(d.rank)
@@ -377,10 +391,11 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO {} (id, {}, seq, provider_id, from_e164, status, started_at) \
+            "INSERT INTO {} (id, {}, seq, provider_id, {}, status, started_at) \
              VALUES ($1, $2, $3, $4, $5, 'sending', $6)",
             outbox.attempts(),
-            outbox.parent()
+            outbox.parent(),
+            outbox.sender()
         )))
         .bind(&id)
         .bind(parent_id)
@@ -446,8 +461,9 @@ impl Store {
     /// The entry's attempts, in order.
     pub async fn attempts(&self, outbox: Outbox, parent_id: &str) -> Result<Vec<Attempt>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT seq, provider_id, from_e164, status, {}, error_class, error_code, error_message, \
+            "SELECT seq, provider_id, {}, status, {}, error_class, error_code, error_message, \
              started_at, finished_at, id FROM {} WHERE {} = $1 ORDER BY seq",
+            outbox.sender(),
             outbox.reference(),
             outbox.attempts(),
             outbox.parent()

@@ -902,3 +902,200 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
         ));
     }
 }
+
+#[tokio::test]
+async fn emails_go_through_the_outbox_and_suppressions_keep_their_scope() {
+    use switchyard_store::{
+        AttemptOutcome, Dispatched, KeyClaim, NewEmail, NewEmailEvent, Outbox, OutboxFilter,
+        Suppression,
+    };
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let other = s.create_org("Other").await.expect("org");
+        let new = |key: &str| NewEmail {
+            org_id: org.id.clone(),
+            kind: "marketing".into(),
+            to_address: "ada@example.com".into(),
+            subject: "Hello".into(),
+            content: "{}".into(),
+            metadata: r#"{"campaign":"spring"}"#.into(),
+            recipients: 2,
+            attachments: 1,
+            size_bytes: 2048,
+            plan: "[]".into(),
+            decision: "{}".into(),
+            lease_ms: 60_000,
+            idempotency: Some(KeyClaim {
+                key: key.into(),
+                request_hash: "h".into(),
+            }),
+        };
+        let email = s.insert_email(&new("k1")).await.expect("insert").record();
+        assert_eq!(
+            (email.status.as_str(), email.size_bytes),
+            ("accepted", 2048)
+        );
+        match s.insert_email(&new("k1")).await.expect("again") {
+            switchyard_store::Created::Existing { record, .. } => assert_eq!(record.id, email.id),
+            switchyard_store::Created::New(_) => panic!("the key was claimed already"),
+        }
+        let a = s
+            .begin_attempt(
+                Outbox::Emails,
+                &email.id,
+                0,
+                "sg",
+                "news@shop.example",
+                60_000,
+            )
+            .await
+            .expect("attempt");
+        let accepted = Dispatched {
+            status: "sent",
+            rank: 1,
+            provider_id: Some("sg"),
+            from: Some("news@shop.example"),
+            provider_ref: Some("msg-1"),
+            error: None,
+            cost: None,
+        };
+        s.finish_attempt(
+            Outbox::Emails,
+            &a,
+            &email.id,
+            &AttemptOutcome {
+                status: "accepted",
+                provider_ref: Some("msg-1".into()),
+                ..AttemptOutcome::default()
+            },
+            Some(&accepted),
+        )
+        .await
+        .expect("finish");
+        assert_eq!(
+            s.find_by_reference(Outbox::Emails, "sg", "msg-1")
+                .await
+                .expect("find"),
+            Some(email.id.clone())
+        );
+        let attempts = s
+            .attempts(Outbox::Emails, &email.id)
+            .await
+            .expect("attempts");
+        assert_eq!(attempts[0].from, "news@shop.example");
+        let got = s
+            .email(&org.id, &email.id)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(
+            (got.status.as_str(), got.from.as_deref()),
+            ("sent", Some("news@shop.example"))
+        );
+        assert!(s.email(&other.id, &email.id).await.expect("get").is_none());
+
+        let event = |key: &'static str, event: &'static str| NewEmailEvent {
+            email_id: &email.id,
+            event,
+            recipient: Some("ada@example.com"),
+            detail: None,
+            source: "sg",
+            dedupe_key: key,
+            occurred_at: 5,
+        };
+        assert!(
+            s.add_email_event(&event("e1", "delivered"))
+                .await
+                .expect("event")
+        );
+        assert!(
+            !s.add_email_event(&event("e1", "delivered"))
+                .await
+                .expect("twice")
+        );
+        assert!(
+            s.add_email_event(&event("e2", "opened"))
+                .await
+                .expect("event")
+        );
+        let events = s.email_events(&email.id).await.expect("events");
+        assert_eq!(
+            events.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+            ["delivered", "opened"]
+        );
+
+        let filter = OutboxFilter {
+            metadata: Some(("campaign", "spring")),
+            ..OutboxFilter::default()
+        };
+        let page = s.emails_page(&org.id, &filter, 10).await.expect("page");
+        assert_eq!(page.items.len(), 1);
+
+        let entry = |address: &str, reason: &str, scope: &str| Suppression {
+            address: address.into(),
+            reason: reason.into(),
+            scope: scope.into(),
+            email_id: None,
+            detail: None,
+            created_at: 1,
+        };
+        s.suppress(
+            &org.id,
+            &entry("Gone@Example.com", "unsubscribed", "marketing"),
+        )
+        .await
+        .expect("suppress");
+        let addresses = vec!["gone@example.com".to_string(), "ok@example.com".to_string()];
+        let marketing = s
+            .suppressed_among(&org.id, &addresses, true)
+            .await
+            .expect("check");
+        assert_eq!(marketing.len(), 1, "case does not matter");
+        assert!(
+            s.suppressed_among(&org.id, &addresses, false)
+                .await
+                .expect("check")
+                .is_empty(),
+            "an unsubscribe still lets transactional email through"
+        );
+        s.suppress(&org.id, &entry("gone@example.com", "hard_bounce", "all"))
+            .await
+            .expect("widen");
+        s.suppress(
+            &org.id,
+            &entry("gone@example.com", "unsubscribed", "marketing"),
+        )
+        .await
+        .expect("no narrowing");
+        let all = s
+            .suppressed_among(&org.id, &addresses, false)
+            .await
+            .expect("check");
+        assert_eq!(
+            all.iter()
+                .map(|x| (x.reason.as_str(), x.scope.as_str()))
+                .collect::<Vec<_>>(),
+            [("hard_bounce", "all")]
+        );
+        assert!(
+            s.suppressed_among(&other.id, &addresses, true)
+                .await
+                .expect("check")
+                .is_empty(),
+            "each organisation has its own list"
+        );
+        let listed = s.suppressions_page(&org.id, None, 10).await.expect("list");
+        assert_eq!(listed.items.len(), 1);
+        assert!(
+            s.unsuppress(&org.id, "GONE@example.com")
+                .await
+                .expect("remove")
+        );
+        assert!(
+            !s.unsuppress(&org.id, "gone@example.com")
+                .await
+                .expect("again")
+        );
+    }
+}

@@ -101,14 +101,17 @@ fn no_rate_and_blocked_destinations() {
 
 #[test]
 fn every_filter_names_its_reason() {
-    let mut providers: Vec<ProviderProfile> = ["cap", "off", "cc", "cps", "budget", "max", "ok"]
-        .iter()
-        .map(|id| ProviderProfile::new(*id))
-        .collect();
+    let mut providers: Vec<ProviderProfile> =
+        ["cap", "off", "big", "cc", "cps", "budget", "max", "ok"]
+            .iter()
+            .map(|id| ProviderProfile::new(*id))
+            .collect();
     providers[0].capabilities.remove(Capability::StirShaken);
     providers[1].enabled = false;
-    providers[2].max_concurrency = Some(5);
-    providers[3].max_cps = Some(2);
+    providers[2].max_email_bytes = Some(1000);
+    providers[7].max_email_bytes = Some(1001);
+    providers[3].max_concurrency = Some(5);
+    providers[4].max_cps = Some(2);
     let decks: Vec<Deck> = providers
         .iter()
         .map(|p| {
@@ -130,6 +133,7 @@ fn every_filter_names_its_reason() {
     let mut r = req("14155550100");
     r.required.insert(Capability::StirShaken);
     r.max_rate = Some(dec!(0.1));
+    r.size_bytes = Some(1001);
     let d = s.decide(&r);
     assert_eq!(order(&d), vec!["ok"]);
     let codes: Vec<(&str, &str)> = d
@@ -142,6 +146,7 @@ fn every_filter_names_its_reason() {
         vec![
             ("cap", "missing_capability"),
             ("off", "disabled"),
+            ("big", "message_too_large"),
             ("cc", "concurrency_limit"),
             ("cps", "cps_limit"),
             ("budget", "budget_cap_reached"),
@@ -151,6 +156,10 @@ fn every_filter_names_its_reason() {
     assert_eq!(
         d.excluded[0].reason.to_string(),
         "lacks the stir_shaken capability"
+    );
+    assert_eq!(
+        d.excluded[2].reason.to_string(),
+        "the message is 1001 bytes, more than its limit of 1000"
     );
 }
 
