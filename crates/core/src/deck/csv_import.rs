@@ -328,7 +328,12 @@ fn parse_status(v: &str) -> Result<bool, String> {
     }
 }
 
+/// Dial-code digits, or `*` for a flat price that covers every destination (email and
+/// other channels priced without prefixes; an empty cell stays an error).
 fn parse_prefix(v: &str) -> Result<String, String> {
+    if v == "*" {
+        return Ok(String::new());
+    }
     let digits = v.strip_prefix('+').unwrap_or(v);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("prefix {v:?} is not made of digits"));

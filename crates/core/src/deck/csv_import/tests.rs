@@ -186,3 +186,15 @@ fn effective_to_before_from_is_an_error() {
         errors_of("prefix,rate,effective from,effective to\n44,0.01,2026-02-01,2026-01-01\n");
     assert!(errors[0].reason.contains("not after"));
 }
+
+#[test]
+fn a_star_prefix_is_a_flat_price_and_an_empty_one_an_error() {
+    let r = import("prefix,rate,attachment_fee\n*,0.80,0.05\n").expect("flat email deck");
+    assert_eq!(r.rows[0].prefix, "");
+    assert_eq!(
+        (r.rows[0].rate, r.rows[0].attachment_fee),
+        (dec!(0.80), dec!(0.05))
+    );
+    let errors = errors_of("prefix,rate\n,0.80\n");
+    assert_eq!(errors[0].line, 2);
+}
