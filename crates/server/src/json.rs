@@ -15,18 +15,35 @@ impl<T: DeserializeOwned> FromRequest<Shared> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
-        let limit = state.settings.max_json_bytes;
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the request body is larger than {limit} bytes or could not be read"),
-                )
-            })?;
-        parse(&bytes).map(Json)
+        read(req, state.settings.max_json_bytes).await.map(Json)
     }
+}
+
+/// A strictly parsed JSON body that may be as large as an upload (an email with its
+/// attachments in base64).
+pub struct UploadJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Shared> for UploadJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
+        read(req, state.settings.max_upload_bytes)
+            .await
+            .map(UploadJson)
+    }
+}
+
+async fn read<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body is larger than {limit} bytes or could not be read"),
+            )
+        })?;
+    parse(&bytes)
 }
 
 /// Parses JSON bytes with the rules above.

@@ -5,6 +5,7 @@
 mod adapters;
 pub mod api;
 mod decision_log;
+pub mod email;
 pub mod dispatch;
 pub mod error;
 pub mod events_out;

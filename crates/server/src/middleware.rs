@@ -53,7 +53,7 @@ pub struct ReadOnly;
 /// POST routes whose handlers claim the Idempotency-Key in the same write as the message or
 /// call they create, so that a crash can never leave a key claimed without its entry (or an
 /// entry without its key).
-const ENTRY_ROUTES: [&str; 2] = ["/v1/messages", "/v1/calls"];
+const ENTRY_ROUTES: [&str; 3] = ["/v1/messages", "/v1/calls", "/v1/emails"];
 
 /// The Idempotency-Key of a request to one of [`ENTRY_ROUTES`], for its handler to claim.
 #[derive(Debug, Clone)]

@@ -29,6 +29,7 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    links: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -49,7 +50,13 @@ impl MasterKey {
             .filter(|b| b.len() == 32)
             .ok_or(SecretError::BadKey)?;
         let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| SecretError::BadKey)?;
-        Ok(MasterKey { cipher })
+        // A separate key for signing links, so that a link signature reveals nothing about
+        // the key that encrypts credentials.
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&bytes)
+            .map_err(|_| SecretError::BadKey)?;
+        hmac::Mac::update(&mut mac, b"switchyard email links v1");
+        let links = hmac::Mac::finalize(mac).into_bytes().into();
+        Ok(MasterKey { cipher, links })
     }
 
     /// Reads the key file, or creates it with a new random key (mode 0600) when
@@ -79,6 +86,12 @@ impl MasterKey {
         // Encryption of an in-memory buffer with a valid key cannot fail.
         out.extend(self.cipher.encrypt(&nonce, plaintext).unwrap_or_default());
         out
+    }
+
+    /// The key that signs unsubscribe and tracking links (derived from the master key, so
+    /// every instance sharing the master key accepts the links of the others).
+    pub fn link_key(&self) -> &[u8; 32] {
+        &self.links
     }
 
     /// Decrypts what [`MasterKey::encrypt`] produced.

@@ -22,6 +22,8 @@ pub enum BenchCommand {
     Http(super::bench_http::HttpArgs),
     /// Messages accepted by the API and dispatched through the embedded sandbox.
     Send(super::bench_send::SendArgs),
+    /// Emails accepted by the API and handed to the embedded sandbox's email providers.
+    Email(super::bench_send::SendArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,7 +49,12 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
     match cmd {
         BenchCommand::Routing(args) => routing(&args),
         BenchCommand::Http(args) => super::bench_http::run(global, &args),
-        BenchCommand::Send(args) => super::bench_send::run(global, &args),
+        BenchCommand::Send(args) => {
+            super::bench_send::run(global, &args, super::bench_send::Kind::Messages)
+        }
+        BenchCommand::Email(args) => {
+            super::bench_send::run(global, &args, super::bench_send::Kind::Emails)
+        }
     }
 }
 

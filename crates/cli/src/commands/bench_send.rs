@@ -1,8 +1,10 @@
-//! `switchyard bench send`: messages through the whole path — the API accepts (consent,
-//! routing, outbox), dispatchers send them to the embedded sandbox (a Twilio-style and a
-//! Telnyx-style carrier), and the sandbox's signed receipts come back as webhooks. Measures
-//! how fast the API accepts, how fast messages are dispatched end to end, and how long the
-//! receipts take to settle; `/healthz` through the same stack is the baseline.
+//! `switchyard bench send` and `switchyard bench email`: messages or emails through the
+//! whole path — the API accepts (consent or suppression checks, routing, outbox),
+//! dispatchers hand them to the embedded sandbox (a Twilio-style and a Telnyx-style
+//! carrier, or two SendGrid-style email providers), and the sandbox's signed reports come
+//! back as webhooks. Measures how fast the API accepts, how fast entries are dispatched end
+//! to end, and how long the reports take to settle; `/healthz` through the same stack is
+//! the baseline.
 
 use super::bench_http::{Load, Target, drive, ms3};
 use super::embedded::Embedded;
@@ -14,11 +16,53 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard_sandbox::SandboxConfig;
-use switchyard_store::{Backend, Outbox, OutboxFilter};
+use switchyard_store::{Backend, Outbox};
+
+/// What the benchmark sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SMS through `/v1/messages`.
+    Messages,
+    /// Email through `/v1/emails`.
+    Emails,
+}
+
+impl Kind {
+    fn outbox(self) -> Outbox {
+        match self {
+            Kind::Messages => Outbox::Messages,
+            Kind::Emails => Outbox::Emails,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Messages => "send",
+            Kind::Emails => "email",
+        }
+    }
+
+    /// Request bodies, prepared up front so the load generator costs little.
+    fn bodies(self) -> Vec<String> {
+        (0..10_000u32)
+            .map(|i| match self {
+                // Valid UK mobile numbers.
+                Kind::Messages => json!({"to": format!("+4479111{:05}", i % 100_000), "body": format!("Your code is {:04}", i % 10_000)}),
+                Kind::Emails => json!({
+                    "from": "Shop <news@shop.example>", "to": format!("customer{i}@example.com"),
+                    "subject": format!("Your order {i} has shipped"),
+                    "text": format!("Hello, order {i} is on its way."),
+                    "html": format!("<p>Hello, order <b>{i}</b> is on its way. <a href=\"https://shop.example/orders/{i}\">Track it</a></p>"),
+                }),
+            }
+            .to_string())
+            .collect()
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// Messages to send.
+    /// Messages (or emails) to send.
     #[arg(long, default_value_t = 100_000)]
     messages: u64,
     /// Requests in flight at once.
@@ -33,7 +77,7 @@ fn load_json(l: &Load) -> Value {
     json!({ "requests": l.requests, "errors": l.errors, "per_sec": l.per_sec.round(), "p50_ms": ms3(l.p50_ms), "p99_ms": ms3(l.p99_ms) })
 }
 
-pub fn run(global: &GlobalArgs, args: &SendArgs) -> Result<ExitCode> {
+pub fn run(global: &GlobalArgs, args: &SendArgs, kind: Kind) -> Result<ExitCode> {
     if args.messages == 0 || args.concurrency == 0 {
         bail!("--messages and --concurrency must be at least 1");
     }
@@ -43,46 +87,54 @@ pub fn run(global: &GlobalArgs, args: &SendArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         let sandbox = SandboxConfig { seed: 1, speed: 100.0 };
         let world = Embedded::start(global, "bench", sandbox, false).await?;
-        let profile = json!({"receipt_delay_ms": 500, "delivery_rate": 0.98});
-        for (style, rate) in [("twilio", "0.0079"), ("telnyx", "0.0065")] {
-            let deck = format!("prefix,destination,rate\n1,USA,{rate}\n44,United Kingdom,{rate}\n");
-            world.add_carrier(style, style, &profile, &[("sms", deck)]).await?;
+        match kind {
+            Kind::Messages => {
+                let profile = json!({"receipt_delay_ms": 500, "delivery_rate": 0.98});
+                for (style, rate) in [("twilio", "0.0079"), ("telnyx", "0.0065")] {
+                    let deck = format!("prefix,destination,rate\n1,USA,{rate}\n44,United Kingdom,{rate}\n");
+                    world.add_carrier(style, style, &profile, &[("sms", deck)]).await?;
+                }
+            }
+            Kind::Emails => {
+                for (name, rate) in [("mail-a", "0.80"), ("mail-b", "0.60")] {
+                    let deck = format!("prefix,rate\n*,{rate}\n");
+                    world.add_carrier(name, "sendgrid", &json!({}), &[("email", deck)]).await?;
+                }
+            }
         }
         let (store, org_id, key, base) = (&world.store, &world.org_id, &world.key, &world.base);
         let client = &world.client;
-        // Valid UK mobile numbers, bodies prepared up front so the load generator costs little.
-        let bodies: Vec<String> = (0..10_000u32)
-            .map(|i| json!({"to": format!("+4479111{:05}", i % 100_000), "body": format!("Your code is {:04}", i % 10_000)}).to_string())
-            .collect();
-        eprintln!("bench send: carriers ready; sending {} messages", args.messages);
-        let send = Target::Post(format!("{base}/v1/messages").parse()?, Arc::new(bodies));
+        let name = kind.name();
+        let path = if kind == Kind::Emails { "emails" } else { "messages" };
+        eprintln!("bench {name}: providers ready; sending {}", args.messages);
+        let send = Target::Post(format!("{base}/v1/{path}").parse()?, Arc::new(kind.bodies()));
         let baseline = drive(client, key, Target::Get(format!("{base}/healthz").parse()?), args.concurrency, 3, u64::MAX).await;
 
         let started = Instant::now();
         let accepted = drive(client, key, send, args.concurrency, args.timeout, args.messages).await;
         let accept_secs = started.elapsed().as_secs_f64();
-        eprintln!("bench send: {} accepted ({} errors); waiting for dispatch", accepted.requests, accepted.errors);
+        eprintln!("bench {name}: {} accepted ({} errors); waiting for dispatch", accepted.requests, accepted.errors);
         // Dispatched: nothing left in `accepted`.
         let deadline = started + Duration::from_secs(args.timeout);
-        let undispatched = OutboxFilter { status: Some("accepted"), ..OutboxFilter::default() };
-        while !store.messages_page(org_id, &undispatched, 1).await?.items.is_empty() && Instant::now() < deadline {
+        let pending = |counts: &[(String, i64)], statuses: &[&str]| counts.iter().filter(|(s, _)| statuses.contains(&s.as_str())).map(|(_, n)| *n).sum::<i64>();
+        while pending(&store.status_counts(kind.outbox(), org_id).await?, &["accepted"]) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let dispatch_secs = started.elapsed().as_secs_f64();
-        eprintln!("bench send: dispatched; waiting for receipts");
-        // Settled: no message still waiting for its receipts.
-        let unsettled = |counts: &[(String, i64)]| counts.iter().filter(|(s, _)| matches!(s.as_str(), "accepted" | "queued" | "sent")).map(|(_, n)| *n).sum::<i64>();
-        let mut counts = store.status_counts(Outbox::Messages, org_id).await?;
-        while unsettled(&counts) > 0 && Instant::now() < deadline {
+        eprintln!("bench {name}: dispatched; waiting for reports");
+        // Settled: nothing still waiting for its reports.
+        let waiting = ["accepted", "queued", "sent", "deferred"];
+        let mut counts = store.status_counts(kind.outbox(), org_id).await?;
+        while pending(&counts, &waiting) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            counts = store.status_counts(Outbox::Messages, org_id).await?;
+            counts = store.status_counts(kind.outbox(), org_id).await?;
         }
         let settle_secs = started.elapsed().as_secs_f64();
         let backend = store.backend();
         world.stop().await;
         let by_status: serde_json::Map<String, Value> = counts.into_iter().map(|(s, n)| (s, json!(n))).collect();
         let line = json!({
-            "bench": "send",
+            "bench": name,
             "backend": if backend == Backend::Postgres { "postgres" } else { "sqlite" },
             "messages": args.messages,
             "concurrency": args.concurrency,

@@ -109,12 +109,15 @@ impl Embedded {
             self.api(Method::POST, &path, Some(Body::Csv(csv.clone())))
                 .await?;
         }
-        self.api(
-            Method::POST,
-            &format!("/v1/providers/{id}/numbers/sync"),
-            Some(Body::Json(json!({}))),
-        )
-        .await?;
+        // Email providers have no numbers.
+        if decks.iter().any(|(channel, _)| *channel != "email") {
+            self.api(
+                Method::POST,
+                &format!("/v1/providers/{id}/numbers/sync"),
+                Some(Body::Json(json!({}))),
+            )
+            .await?;
+        }
         Ok(id)
     }
 

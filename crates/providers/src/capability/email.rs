@@ -21,6 +21,23 @@ impl Mailbox {
         }
     }
 
+    /// Reads `local@domain` or `Name <local@domain>` as a user typed it. Line breaks and
+    /// other control characters are refused (they would let a caller inject headers), as
+    /// is anything that is not an RFC 5321 address; the error says why.
+    pub fn parse(text: &str) -> Result<Mailbox, String> {
+        if text.chars().any(char::is_control) {
+            return Err("contains a line break or another control character".into());
+        }
+        let parsed: lettre::message::Mailbox = text
+            .trim()
+            .parse()
+            .map_err(|e| format!("{text:?} is not an email address ({e})"))?;
+        Ok(Mailbox {
+            name: parsed.name.filter(|n| !n.trim().is_empty()),
+            address: parsed.email.to_string(),
+        })
+    }
+
     /// `"Name" <address>` or the bare address, for APIs that take one string. Quotes and
     /// backslashes in the name are escaped as RFC 5322 quoted strings require.
     pub fn formatted(&self) -> String {
@@ -122,6 +139,23 @@ mod base64_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsing_refuses_injection_and_bad_addresses() {
+        let m = Mailbox::parse("Ada Lovelace <ada@example.com>").expect("named");
+        assert_eq!(
+            (m.name.as_deref(), m.address.as_str()),
+            (Some("Ada Lovelace"), "ada@example.com")
+        );
+        assert_eq!(
+            Mailbox::parse(" bob@example.org ").expect("bare").address,
+            "bob@example.org"
+        );
+        let err = Mailbox::parse("a@example.com\r\nBcc: victim@example.com").expect_err("crlf");
+        assert!(err.contains("line break"), "{err}");
+        assert!(Mailbox::parse("not-an-address").is_err());
+        assert!(Mailbox::parse("a@@example.com").is_err());
+    }
 
     #[test]
     fn display_names_are_quoted_and_escaped() {

@@ -41,8 +41,17 @@ pub enum WebhookError {
     Malformed(String),
 }
 
-/// Verifying and reading a provider's webhooks. Pure: no I/O, so it can be fuzzed.
+/// Verifying and reading a provider's webhooks. `verify` and `parse` are pure (no I/O, so
+/// they can be fuzzed); the I/O some schemes need first goes in `prepare`.
+#[async_trait::async_trait]
 pub trait Webhooks: Send + Sync {
+    /// Network work a scheme needs before `verify` can run: fetching (and caching) a
+    /// signing certificate the payload names, or confirming a subscription once its
+    /// signature checks out (Amazon SNS). Most providers need none.
+    async fn prepare(&self, req: &WebhookRequest<'_>) -> Result<(), WebhookError> {
+        let _ = req;
+        Ok(())
+    }
     /// Checks the signature exactly as the provider documents it.
     fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), WebhookError>;
     /// Normalises a verified webhook; unknown event types come back as

@@ -2,6 +2,8 @@
 
 pub mod calls;
 pub mod consent;
+pub mod email_links;
+pub mod emails;
 pub mod events;
 pub mod keys;
 pub mod listing;
@@ -97,6 +99,10 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(events::deliveries))
         .routes(routes!(messages::send, messages::list))
         .routes(routes!(messages::get))
+        .routes(routes!(emails::send, emails::list))
+        .routes(routes!(emails::get))
+        .routes(routes!(emails::list_suppressions, emails::add_suppression))
+        .routes(routes!(emails::remove_suppression))
         .routes(routes!(calls::place, calls::list))
         .routes(routes!(calls::get))
         .routes(routes!(calls::hangup))
@@ -153,6 +159,12 @@ pub fn app(state: Shared) -> axum::Router {
             }),
         )
         .route("/docs", get(system::docs))
+        .route(
+            "/u/{token}",
+            get(email_links::unsubscribe_page).post(email_links::unsubscribe),
+        )
+        .route("/t/o/{token}", get(email_links::open))
+        .route("/t/c/{token}", get(email_links::click))
         .merge(v1)
         .merge(hooks);
     let app = match &state.sandbox {

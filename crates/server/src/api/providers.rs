@@ -71,6 +71,9 @@ pub struct CreateProvider {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     budget_cap: Option<rust_decimal::Decimal>,
+    /// Largest email it takes, in bytes (default: the type's documented limit).
+    #[serde(default)]
+    max_email_bytes: Option<u64>,
 }
 
 /// Changes to a provider; absent fields stay as they are. `credentials` replaces the whole
@@ -91,6 +94,7 @@ pub struct UpdateProvider {
     thresholds: Option<ThresholdSettings>,
     #[schema(value_type = Option<String>)]
     budget_cap: Option<rust_decimal::Decimal>,
+    max_email_bytes: Option<u64>,
 }
 
 /// Cursor pagination parameters.
@@ -244,6 +248,7 @@ pub async fn create(
         max_cps: body.max_cps,
         thresholds: body.thresholds,
         budget_cap: body.budget_cap,
+        max_email_bytes: body.max_email_bytes,
     };
     check_settings(&settings)?;
     let sealed = state
@@ -347,6 +352,7 @@ pub async fn update(
     settings.max_cps = body.max_cps.or(settings.max_cps);
     settings.thresholds = body.thresholds.unwrap_or(settings.thresholds);
     settings.budget_cap = body.budget_cap.or(settings.budget_cap);
+    settings.max_email_bytes = body.max_email_bytes.or(settings.max_email_bytes);
     check_settings(&settings)?;
     r.settings = serde_json::to_string(&settings).map_err(ApiError::internal)?;
     let updated = state

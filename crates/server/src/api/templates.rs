@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use switchyard_engine::templates::{self, TemplateError};
 use switchyard_store::{Role, TemplateRecord};
 
-const CHANNELS: &[&str] = &["sms", "mms", "whatsapp"];
+const CHANNELS: &[&str] = &["sms", "mms", "whatsapp", "email"];
 
 /// A new template.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -23,7 +23,7 @@ const CHANNELS: &[&str] = &["sms", "mms", "whatsapp"];
 pub struct NewTemplate {
     /// Unique within the organisation (letters, digits, `-`, `_`, `.`).
     name: String,
-    /// `sms` (default), `mms` or `whatsapp`.
+    /// `sms` (default), `mms`, `whatsapp` or `email` (the body is then HTML).
     #[serde(default)]
     channel: Option<String>,
     /// minijinja source, e.g. `Hi {{ first_name }}, your code is {{ code }}`.
@@ -48,7 +48,7 @@ pub struct Preview {
     variables: Value,
 }
 
-fn template_error(field: &str, e: &TemplateError) -> ApiError {
+pub(crate) fn template_error(field: &str, e: &TemplateError) -> ApiError {
     match e {
         TemplateError::Missing(names) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -62,10 +62,15 @@ fn template_error(field: &str, e: &TemplateError) -> ApiError {
     }
 }
 
-/// Checks a body and returns the variables it uses.
-fn check_body(body: &str) -> ApiResult<Vec<String>> {
-    if body.trim().is_empty() || body.len() > 10_000 {
-        return Err(ApiError::invalid("body", "body must be 1 to 10,000 bytes"));
+/// Checks a body of a `channel` template (an email's HTML may be up to 500 kB, a text
+/// message's 10,000 bytes) and returns the variables it uses.
+fn check_body(channel: &str, body: &str) -> ApiResult<Vec<String>> {
+    let max = if channel == "email" { 500_000 } else { 10_000 };
+    if body.trim().is_empty() || body.len() > max {
+        return Err(ApiError::invalid(
+            "body",
+            format!("body of a {channel} template must be 1 to {max} bytes"),
+        ));
     }
     templates::check(body).map_err(|e| template_error("body", &e))
 }
@@ -111,10 +116,10 @@ pub async fn create(
     if !CHANNELS.contains(&channel) {
         return Err(ApiError::invalid(
             "channel",
-            "channel must be sms, mms or whatsapp",
+            "channel must be sms, mms, whatsapp or email",
         ));
     }
-    check_body(&body.body)?;
+    check_body(channel, &body.body)?;
     let saved = state
         .store
         .insert_template(auth.org(), &body.name, channel, &body.body)
@@ -167,7 +172,7 @@ pub async fn update(
 ) -> ApiResult<axum::Json<Value>> {
     auth.require(Role::Operator)?;
     let t = load(&state, &auth, &id).await?;
-    check_body(&body.body)?;
+    check_body(&t.channel, &body.body)?;
     state
         .store
         .update_template(auth.org(), &t.id, &body.body)

@@ -68,7 +68,11 @@ pub async fn receive(
         body: &body,
         now_secs,
     };
-    if let Err(e) = adapter.webhooks.verify(&req) {
+    let verified = match adapter.webhooks.prepare(&req).await {
+        Ok(()) => adapter.webhooks.verify(&req),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = verified {
         metrics::counter!("switchyard_webhooks_refused_total", "provider" => record.kind.clone())
             .increment(1);
         tracing::warn!(provider = record.id, kind = record.kind, reason = %e, "webhook refused");
@@ -114,6 +118,11 @@ pub async fn receive(
             EventKind::Call(update) => {
                 let at = event.occurred_at_ms;
                 dispatch::calls::apply_status(&state, &record.org_id, &record.id, update, at)
+                    .await?;
+            }
+            EventKind::Email(update) => {
+                let (key, at) = (&event.dedupe_key, event.occurred_at_ms);
+                dispatch::emails::apply_event(&state, &record.org_id, &record.id, update, key, at)
                     .await?;
             }
             _ => {}

@@ -9,6 +9,7 @@
 //! Each outcome moves the provider's health.
 
 pub mod calls;
+pub mod emails;
 pub mod messages;
 
 use crate::adapters;
@@ -222,6 +223,7 @@ fn metric(outbox: Outbox, outcome: &'static str, failovers: usize) {
     let kind = match outbox {
         Outbox::Messages => "message",
         Outbox::Calls => "call",
+        Outbox::Emails => "email",
     };
     metrics::counter!("switchyard_dispatched_total", "kind" => kind, "outcome" => outcome, "failovers" => failovers.to_string()).increment(1);
 }
@@ -546,6 +548,10 @@ async fn catch_up(
                 let at = event.occurred_at_ms;
                 calls::apply_status(state, org_id, provider_id, &update, at).await?;
             }
+            EventKind::Email(update) => {
+                let (key, at) = (&event.dedupe_key, event.occurred_at_ms);
+                emails::apply_event(state, org_id, provider_id, &update, key, at).await?;
+            }
             _ => {}
         }
     }
@@ -606,6 +612,7 @@ pub async fn recover(state: Shared) {
     loop {
         resume::<switchyard_store::MessageRecord>(&state).await;
         resume::<switchyard_store::CallRecord>(&state).await;
+        resume::<switchyard_store::EmailRecord>(&state).await;
         if round.is_multiple_of(5) {
             reconcile::<switchyard_store::MessageRecord>(&state).await;
             reconcile::<switchyard_store::CallRecord>(&state).await;
