@@ -46,6 +46,11 @@ pub enum Auth {
     },
     /// `Authorization: Bearer`.
     Bearer(String),
+    /// Headers computed for this exact request (a request signature such as AWS
+    /// Signature Version 4, which covers the body and the time).
+    Headers(Vec<(String, String)>),
+    /// No credentials (public resources such as a signing certificate).
+    None,
 }
 
 impl std::fmt::Debug for Auth {
@@ -53,6 +58,11 @@ impl std::fmt::Debug for Auth {
         match self {
             Auth::Basic { user, .. } => write!(f, "Basic({user}, ***)"),
             Auth::Bearer(_) => f.write_str("Bearer(***)"),
+            Auth::Headers(headers) => {
+                let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
+                write!(f, "Headers({}: ***)", names.join(", "))
+            }
+            Auth::None => f.write_str("None"),
         }
     }
 }
@@ -66,6 +76,69 @@ pub enum Body {
     Form(Vec<(String, String)>),
     /// `application/json`.
     Json(serde_json::Value),
+    /// Bytes sent exactly as given, for bodies a signature covers byte for byte.
+    Raw {
+        /// The `Content-Type` header.
+        content_type: String,
+        /// The body.
+        bytes: Vec<u8>,
+    },
+    /// `multipart/form-data`, parts in order (names may repeat), for APIs that take files
+    /// as uploads (Mailgun's attachments).
+    Multipart(Vec<FormPart>),
+}
+
+/// One part of a [`Body::Multipart`].
+#[derive(Clone)]
+pub enum FormPart {
+    /// A text field.
+    Text {
+        /// Field name.
+        name: String,
+        /// Value (UTF-8, sent as is).
+        value: String,
+    },
+    /// A file upload.
+    File {
+        /// Field name.
+        name: String,
+        /// File name the receiver sees.
+        filename: String,
+        /// MIME type of the contents.
+        content_type: String,
+        /// Contents.
+        bytes: Vec<u8>,
+    },
+}
+
+impl FormPart {
+    /// A text field.
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
+        FormPart::Text {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The field and what the debug log shows of it (a file as its name and size).
+    fn shown(&self) -> (String, String) {
+        match self {
+            FormPart::Text { name, value } => (name.clone(), value.clone()),
+            FormPart::File {
+                name,
+                filename,
+                bytes,
+                ..
+            } => (name.clone(), format!("<{filename}, {} bytes>", bytes.len())),
+        }
+    }
+}
+
+impl std::fmt::Debug for FormPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, shown) = self.shown();
+        write!(f, "{name}={shown}")
+    }
 }
 
 /// One request an adapter wants made.
@@ -205,11 +278,30 @@ impl HttpClient {
         builder = match &req.auth {
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
             Auth::Bearer(token) => builder.bearer_auth(token),
+            Auth::Headers(headers) => headers
+                .iter()
+                .fold(builder, |b, (name, value)| b.header(name, value)),
+            Auth::None => builder,
         };
         builder = match &req.body {
             Body::Empty => builder,
             Body::Form(pairs) => builder.form(pairs),
             Body::Json(v) => builder.json(v),
+            Body::Raw {
+                content_type,
+                bytes,
+            } => builder
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(bytes.clone()),
+            Body::Multipart(parts) => match multipart_form(provider, parts) {
+                Ok(form) => builder.multipart(form),
+                Err(error) => {
+                    return Attempt::Failed {
+                        error,
+                        retry: false,
+                    };
+                }
+            },
         };
         tracing::debug!(provider, method = %req.method, url = %req.url, body = %redacted_request(&req.body), "provider request");
         let sent = builder.send().await;
@@ -312,17 +404,23 @@ fn secret_name(name: &str) -> bool {
 }
 
 fn redact_json(v: &mut serde_json::Value) {
+    redact_value(v, false);
+}
+
+/// Masks every value under a secret-looking name, including each item of a list of
+/// secrets (Postmark's server resource lists its `ApiTokens`); objects are judged by
+/// their own field names.
+fn redact_value(v: &mut serde_json::Value, secret: bool) {
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if secret_name(k) && !v.is_object() && !v.is_array() {
-                    *v = serde_json::Value::String("****".into());
-                } else {
-                    redact_json(v);
-                }
+                redact_value(v, secret_name(k));
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|item| redact_value(item, secret))
+        }
+        _ if secret => *v = serde_json::Value::String("****".into()),
         _ => {}
     }
 }
@@ -357,7 +455,43 @@ fn redacted_request(body: &Body) -> String {
             redact_json(&mut v);
             v.to_string()
         }
+        Body::Raw { bytes, .. } => redacted(bytes),
+        Body::Multipart(parts) => {
+            redact_pairs(&parts.iter().map(FormPart::shown).collect::<Vec<_>>())
+        }
     }
+}
+
+/// A multipart body built afresh for each attempt (a sent form cannot be reused). A file
+/// whose content type is not a MIME type makes the request itself wrong.
+fn multipart_form(
+    provider: &'static str,
+    parts: &[FormPart],
+) -> Result<reqwest::multipart::Form, ProviderError> {
+    parts
+        .iter()
+        .try_fold(reqwest::multipart::Form::new(), |form, part| match part {
+            FormPart::Text { name, value } => Ok(form.text(name.clone(), value.clone())),
+            FormPart::File {
+                name,
+                filename,
+                content_type,
+                bytes,
+            } => {
+                let file = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(filename.clone())
+                    .mime_str(content_type)
+                    .map_err(|_| ProviderError {
+                        class: ErrorClass::Permanent,
+                        ..ProviderError::refused(
+                            provider,
+                            format!("{filename:?}: {content_type:?} is not a MIME type"),
+                        )
+                        .with_code("invalid_content_type")
+                    })?;
+                Ok(form.part(name.clone(), file))
+            }
+        })
 }
 
 /// An id about to go into a URL path: refuses anything that could change the path.
@@ -425,6 +559,11 @@ mod tests {
             json.contains("AC1") && !json.contains("hunter2") && !json.contains("\"k\""),
             "{json}"
         );
+        let listed = redacted(br#"{"Name":"Staging","ApiTokens":["t-1","t-2"]}"#);
+        assert!(
+            listed.contains("Staging") && !listed.contains("t-1") && !listed.contains("t-2"),
+            "{listed}"
+        );
         let form = redacted(b"To=%2B1&SipAuthPassword=hunter2");
         assert!(
             form.contains("To=%2B1") && !form.contains("hunter2"),
@@ -434,6 +573,23 @@ mod tests {
             serde_json::json!({"to": "+1", "stream_auth_token": "t0p"}),
         ));
         assert!(!req.contains("t0p"), "{req}");
+        let multipart = redacted_request(&Body::Multipart(vec![
+            FormPart::text("to", "a@example.com"),
+            FormPart::text("v:api_key", "t0p"),
+            FormPart::File {
+                name: "attachment".into(),
+                filename: "a.pdf".into(),
+                content_type: "application/pdf".into(),
+                bytes: b"%PDF".to_vec(),
+            },
+        ]));
+        assert!(
+            multipart.contains("a%40example.com")
+                && multipart.contains("a.pdf%2C+4+bytes")
+                && !multipart.contains("t0p")
+                && !multipart.contains("PDF"),
+            "{multipart}"
+        );
     }
 
     #[test]
@@ -444,5 +600,229 @@ mod tests {
         };
         assert!(!format!("{basic:?}").contains("hunter2"));
         assert!(!format!("{:?}", Auth::Bearer("KEY".into())).contains("KEY"));
+        let signed = format!(
+            "{:?}",
+            Auth::Headers(vec![(
+                "Authorization".into(),
+                "AWS4-HMAC-SHA256 sig".into()
+            )])
+        );
+        assert!(
+            signed.contains("Authorization") && !signed.contains("sig"),
+            "{signed}"
+        );
+    }
+}
+
+/// A local HTTP server that records every request and answers each with the same status
+/// and JSON body, for adapter tests that assert exactly what goes on the wire; with a
+/// context and an email such tests share.
+#[cfg(test)]
+pub(crate) mod double {
+    use super::{HttpClient, RetryPolicy};
+    use crate::adapter::ProviderContext;
+    use crate::capability::{Attachment, EmailRequest, Mailbox};
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    /// One request as the server received it.
+    #[derive(Debug, Clone)]
+    pub struct Recorded {
+        /// Method.
+        pub method: Method,
+        /// Path and query.
+        pub path: String,
+        /// Headers as received.
+        pub headers: HeaderMap,
+        /// Raw body.
+        pub body: Vec<u8>,
+    }
+
+    /// One part of a recorded `multipart/form-data` body.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ReceivedPart {
+        /// Field name.
+        pub name: String,
+        /// File name, for a file.
+        pub filename: Option<String>,
+        /// The part's `Content-Type`, when it has one.
+        pub content_type: Option<String>,
+        /// Contents.
+        pub bytes: Vec<u8>,
+    }
+
+    impl Recorded {
+        /// A header as text (empty when absent).
+        pub fn header(&self, name: &str) -> &str {
+            self.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        }
+
+        /// The body read as `multipart/form-data` by a real parser, parts in order.
+        pub async fn multipart(&self) -> Vec<ReceivedPart> {
+            use axum::extract::{FromRequest, Multipart};
+            let req = axum::http::Request::builder()
+                .header("content-type", self.header("content-type"))
+                .body(axum::body::Body::from(self.body.clone()))
+                .expect("request");
+            let mut form = Multipart::from_request(req, &()).await.expect("multipart");
+            let mut parts = Vec::new();
+            while let Some(field) = form.next_field().await.expect("part") {
+                parts.push(ReceivedPart {
+                    name: field.name().unwrap_or_default().to_string(),
+                    filename: field.file_name().map(str::to_owned),
+                    content_type: field.content_type().map(str::to_owned),
+                    bytes: field.bytes().await.expect("part body").to_vec(),
+                });
+            }
+            parts
+        }
+    }
+
+    /// A running server.
+    pub struct Double {
+        /// `http://127.0.0.1:port`.
+        pub base_url: String,
+        seen: Arc<Mutex<Vec<Recorded>>>,
+        script: Script,
+    }
+
+    /// An answer: status, headers besides the JSON content type, body.
+    type Answer = (StatusCode, Vec<(&'static str, &'static str)>, &'static str);
+    /// Answers to give once each, in order, before the default one.
+    type Script = Arc<Mutex<VecDeque<Answer>>>;
+    type Shared = (Arc<Mutex<Vec<Recorded>>>, Script, StatusCode, &'static str);
+
+    impl Double {
+        /// Listens on 127.0.0.1:0 and answers every request with `status` and `body`.
+        pub async fn start(status: u16, body: &'static str) -> Double {
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let script: Script = Arc::default();
+            let status = StatusCode::from_u16(status).expect("status");
+            let app = axum::Router::new()
+                .fallback(
+                    |State((seen, script, status, body)): State<Shared>,
+                     method: Method,
+                     uri: Uri,
+                     headers: HeaderMap,
+                     bytes: Bytes| async move {
+                        seen.lock().expect("lock").push(Recorded {
+                            method,
+                            path: uri.to_string(),
+                            headers,
+                            body: bytes.to_vec(),
+                        });
+                        let (status, extra, body) = script
+                            .lock()
+                            .expect("lock")
+                            .pop_front()
+                            .unwrap_or((status, Vec::new(), body));
+                        let mut resp: Response =
+                            (status, [("content-type", "application/json")], body).into_response();
+                        for (name, value) in extra {
+                            resp.headers_mut()
+                                .insert(name, value.parse().expect("header value"));
+                        }
+                        resp
+                    },
+                )
+                .with_state((seen.clone(), script.clone(), status, body));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Double {
+                base_url: format!("http://{addr}"),
+                seen,
+                script,
+            }
+        }
+
+        /// Answers the next request not yet scripted with `status`, these extra headers
+        /// and `body`, once; then the default answer again.
+        pub fn then(
+            &self,
+            status: u16,
+            headers: &[(&'static str, &'static str)],
+            body: &'static str,
+        ) {
+            self.script.lock().expect("lock").push_back((
+                StatusCode::from_u16(status).expect("status"),
+                headers.to_vec(),
+                body,
+            ));
+        }
+
+        /// Every request so far, in order.
+        pub fn requests(&self) -> Vec<Recorded> {
+            self.seen.lock().expect("lock").clone()
+        }
+    }
+
+    /// A context with these credentials whose client makes one attempt with short waits,
+    /// so a test sees what a single answer becomes.
+    pub fn context(credentials: serde_json::Value) -> ProviderContext {
+        ProviderContext {
+            provider_id: "prv_test".into(),
+            credentials: credentials.as_object().cloned().unwrap_or_default(),
+            webhook_url: "https://sy.example/v1/webhooks/prv_test".into(),
+            sandbox_url: None,
+            http: HttpClient::new(RetryPolicy {
+                max_attempts: 1,
+                base_delay: std::time::Duration::from_millis(1),
+                max_delay: std::time::Duration::from_millis(5),
+                timeout: std::time::Duration::from_secs(5),
+            }),
+        }
+    }
+
+    /// An email that uses every field: named and bare recipients in to, cc and bcc, a
+    /// display name with a comma, a reply-to, UTF-8 in the subject, bodies and file name,
+    /// a binary attachment, `List-Unsubscribe` headers and two tags.
+    pub fn full_email() -> EmailRequest {
+        let mailbox = |name: Option<&str>, address: &str| Mailbox {
+            name: name.map(str::to_owned),
+            address: address.into(),
+        };
+        EmailRequest {
+            email_id: "em_01HZX3".into(),
+            from: mailbox(Some("Acme, Inc."), "news@mg.example.com"),
+            to: vec![
+                mailbox(Some("Zoë Ågren"), "zoe@example.com"),
+                mailbox(None, "bob@example.com"),
+            ],
+            cc: vec![mailbox(None, "carol@example.com")],
+            bcc: vec![mailbox(None, "audit@example.com")],
+            reply_to: Some(mailbox(Some("Support"), "support@example.com")),
+            subject: "Grüße aus Köln – your invoice ✓".into(),
+            text: Some("Hello Zoë".into()),
+            html: Some("<p>Hello Zoë</p>".into()),
+            attachments: vec![Attachment {
+                filename: "invoice-€.pdf".into(),
+                content_type: "application/pdf".into(),
+                content: b"%PDF-1.4 \x00\x01\x02".to_vec(),
+            }],
+            headers: vec![
+                (
+                    "List-Unsubscribe".into(),
+                    "<https://sy.example/u/em_01HZX3>, <mailto:unsub@example.com?subject=em_01HZX3>"
+                        .into(),
+                ),
+                (
+                    "List-Unsubscribe-Post".into(),
+                    "List-Unsubscribe=One-Click".into(),
+                ),
+            ],
+            tags: vec!["invoice".into(), "eu".into()],
+            provider_tracking: false,
+            idempotency_key: "att_1".into(),
+        }
     }
 }
