@@ -8,6 +8,8 @@ use sqlx::Row;
 /// An email to store.
 #[derive(Debug, Clone)]
 pub struct NewEmail {
+    /// Its id, chosen before storing (the unsubscribe and tracking links carry it).
+    pub id: String,
     /// Owner.
     pub org_id: String,
     /// `marketing` or `transactional`.
@@ -196,7 +198,7 @@ impl Store {
     /// Stores an email, held by its creator for `lease_ms`; or finds the one created with
     /// the same Idempotency-Key.
     pub async fn insert_email(&self, e: &NewEmail) -> Result<Created<EmailRecord>> {
-        let id = new_id();
+        let id = e.id.clone();
         let now = now_ms();
         let claim = e.idempotency.as_ref();
         let inserted = sqlx::query(

@@ -914,6 +914,7 @@ async fn emails_go_through_the_outbox_and_suppressions_keep_their_scope() {
         let org = s.create_org("Acme").await.expect("org");
         let other = s.create_org("Other").await.expect("org");
         let new = |key: &str| NewEmail {
+            id: switchyard_store::new_id(),
             org_id: org.id.clone(),
             kind: "marketing".into(),
             to_address: "ada@example.com".into(),

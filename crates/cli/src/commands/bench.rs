@@ -24,6 +24,8 @@ pub enum BenchCommand {
     Send(super::bench_send::SendArgs),
     /// Emails accepted by the API and handed to the embedded sandbox's email providers.
     Email(super::bench_send::SendArgs),
+    /// Emails through the SMTP adapter to a relay, pooled against a connection per email.
+    Smtp(super::bench_smtp::SmtpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +57,7 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
         BenchCommand::Email(args) => {
             super::bench_send::run(global, &args, super::bench_send::Kind::Emails)
         }
+        BenchCommand::Smtp(args) => super::bench_smtp::run(&args),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod bench;
 mod bench_http;
 mod bench_send;
+mod bench_smtp;
 pub mod demo;
 mod embedded;
 pub mod route;
