@@ -16,6 +16,18 @@ pub enum ErrorClass {
     Permanent,
 }
 
+impl ErrorClass {
+    /// The class an HTTP status alone implies, for errors the provider's own code does not
+    /// classify: 429 and 5xx are transient, anything else is this provider's refusal.
+    pub fn from_status(http_status: u16) -> Self {
+        if http_status == 429 || http_status >= 500 {
+            ErrorClass::Retryable
+        } else {
+            ErrorClass::ProviderRefused
+        }
+    }
+}
+
 /// Whether the provider may have acted on a request that failed. Failing over a request
 /// that may have been accepted could send it twice, so the engine checks this first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

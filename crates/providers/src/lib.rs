@@ -18,7 +18,7 @@ mod plivo;
 mod postmark;
 mod retell;
 pub mod sandbox;
-mod sendgrid;
+pub mod sendgrid;
 mod ses;
 mod signalwire;
 mod sip;

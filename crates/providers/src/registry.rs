@@ -41,23 +41,23 @@ const ENTRIES: &[Entry] = &[
     },
     Entry {
         descriptor: crate::smtp::descriptor,
-        build: None,
+        build: Some(crate::smtp::build),
     },
     Entry {
         descriptor: crate::sendgrid::descriptor,
-        build: None,
+        build: Some(crate::sendgrid::build),
     },
     Entry {
         descriptor: crate::mailgun::descriptor,
-        build: None,
+        build: Some(crate::mailgun::build),
     },
     Entry {
         descriptor: crate::ses::descriptor,
-        build: None,
+        build: Some(crate::ses::build),
     },
     Entry {
         descriptor: crate::postmark::descriptor,
-        build: None,
+        build: Some(crate::postmark::build),
     },
     Entry {
         descriptor: crate::retell::descriptor,

@@ -1,5 +1,5 @@
-//! Sandbox accounts: credentials, numbers, calls and messages, and the gate every request
-//! passes (outage, rate limit, injected errors and timeouts).
+//! Sandbox accounts: credentials, numbers, calls, messages and emails, and the gate every
+//! request passes (outage, rate limit, injected errors and timeouts).
 
 use crate::behaviour::{Faults, Profile};
 use crate::lock;
@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use switchyard_core::scoring::mix64;
+use switchyard_providers::sendgrid;
 
 /// Which carrier's API an account speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +21,9 @@ pub enum Style {
     Twilio,
     /// Telnyx API v2, Ed25519 webhooks.
     Telnyx,
+    /// SendGrid v3 Mail Send, ECDSA P-256 signed event webhooks. Such an account owns no
+    /// numbers and places no calls, so the carrier paths never see it.
+    Sendgrid,
 }
 
 /// A new account.
@@ -47,7 +51,7 @@ pub struct AccountCredentials {
     /// Twilio-style auth token (signs webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
-    /// Telnyx-style API key.
+    /// Telnyx-style or SendGrid-style API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
     /// Telnyx-style connection id.
@@ -56,7 +60,11 @@ pub struct AccountCredentials {
     /// Telnyx-style webhook public key (base64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
-    /// The key the sandbox signs Telnyx-style webhooks with (base64 seed).
+    /// SendGrid-style event webhook verification key (ECDSA P-256, base64 DER).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_public_key: Option<String>,
+    /// The key the sandbox signs webhooks with, base64: the Ed25519 seed (Telnyx style) or
+    /// the P-256 secret scalar (SendGrid style).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
 }
@@ -77,6 +85,7 @@ impl AccountCredentials {
                 api_key: None,
                 connection_id: None,
                 public_key: None,
+                webhook_public_key: None,
                 signing_key: None,
             },
             Style::Telnyx => {
@@ -94,7 +103,36 @@ impl AccountCredentials {
                         (w(7) % 9_000_000_000_000_000 + 1_000_000_000_000_000).to_string(),
                     ),
                     public_key: Some(STANDARD.encode(key.verifying_key().as_bytes())),
+                    webhook_public_key: None,
                     signing_key: Some(STANDARD.encode(seed_bytes)),
+                }
+            }
+            Style::Sendgrid => {
+                // A scalar at or above the curve order is refused; the next words give
+                // another candidate (one in 2^32 needs it).
+                let key = (0..)
+                    .find_map(|i: u64| {
+                        let bytes: Vec<u8> = (0..4)
+                            .flat_map(|j| w(20 + 4 * i + j).to_be_bytes())
+                            .collect();
+                        p256::ecdsa::SigningKey::from_slice(&bytes).ok()
+                    })
+                    .unwrap_or_else(|| unreachable!("a valid scalar turns up"));
+                AccountCredentials {
+                    style,
+                    account_sid: None,
+                    auth_token: None,
+                    api_key: Some(format!(
+                        "SG.{}.{}",
+                        &hex(&[w(8), w(12)])[..22],
+                        &hex(&[w(9), w(10), w(11)])[..43]
+                    )),
+                    connection_id: None,
+                    public_key: None,
+                    webhook_public_key: Some(sendgrid::signature::encode_public_key(
+                        key.verifying_key(),
+                    )),
+                    signing_key: Some(STANDARD.encode(key.to_bytes())),
                 }
             }
         }
@@ -104,7 +142,7 @@ impl AccountCredentials {
     pub fn key(&self) -> String {
         match self.style {
             Style::Twilio => self.account_sid.clone().unwrap_or_default(),
-            Style::Telnyx => self.api_key.clone().unwrap_or_default(),
+            Style::Telnyx | Style::Sendgrid => self.api_key.clone().unwrap_or_default(),
         }
     }
 
@@ -113,6 +151,12 @@ impl AccountCredentials {
         let bytes = STANDARD.decode(self.signing_key.as_deref()?).ok()?;
         let arr: [u8; 32] = bytes.try_into().ok()?;
         Some(SigningKey::from_bytes(&arr))
+    }
+
+    /// The P-256 key for SendGrid-style event webhooks.
+    pub fn ecdsa_signer(&self) -> Option<p256::ecdsa::SigningKey> {
+        let bytes = STANDARD.decode(self.signing_key.as_deref()?).ok()?;
+        p256::ecdsa::SigningKey::from_slice(&bytes).ok()
     }
 }
 
@@ -181,6 +225,83 @@ pub struct Message {
     pub created_ms: i64,
 }
 
+/// A file attached to an email, as stored (the bytes are not kept).
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentInfo {
+    /// File name.
+    pub filename: String,
+    /// MIME type, when given.
+    pub content_type: Option<String>,
+    /// Decoded size in bytes.
+    pub size: usize,
+}
+
+/// An event the sandbox sent about an email.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailEventRecord {
+    /// SendGrid's event name (`delivered`, `bounce`…), with the bounce type for blocks.
+    pub event: String,
+    /// The recipient.
+    pub email: String,
+    /// Its `sg_event_id`.
+    pub sg_event_id: String,
+    /// Simulated time it happened.
+    pub at_ms: i64,
+}
+
+/// An email accepted through the SendGrid-style API.
+#[derive(Debug, Clone, Serialize)]
+pub struct Email {
+    /// The `X-Message-Id` it was accepted with.
+    pub id: String,
+    /// Acceptance order within the sandbox, keying its drawn outcomes.
+    pub seq: u64,
+    /// Sender address.
+    pub from: String,
+    /// Recipients, every personalization's.
+    pub to: Vec<String>,
+    /// Copy recipients.
+    pub cc: Vec<String>,
+    /// Blind copy recipients.
+    pub bcc: Vec<String>,
+    /// Reply-to address.
+    pub reply_to: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: Option<String>,
+    /// HTML body.
+    pub html: Option<String>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentInfo>,
+    /// Extra headers as sent.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// Custom arguments (the message's, then its personalizations'), echoed in events.
+    pub custom_args: serde_json::Map<String, serde_json::Value>,
+    /// Categories, echoed in events.
+    pub categories: Vec<String>,
+    /// Whether the sender asked for open tracking.
+    pub open_tracking: bool,
+    /// Whether the sender asked for click tracking.
+    pub click_tracking: bool,
+    /// Simulated acceptance time.
+    pub created_ms: i64,
+    /// Events sent so far, oldest first.
+    pub events: Vec<EmailEventRecord>,
+}
+
+impl Email {
+    /// Every recipient, `to` then `cc` then `bcc`.
+    pub fn recipients(&self) -> Vec<String> {
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .chain(&self.bcc)
+            .cloned()
+            .collect()
+    }
+}
+
 /// Why the gate turned a request away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -208,6 +329,8 @@ pub struct Account {
     pub calls: Mutex<HashMap<String, Call>>,
     /// Messages by id.
     pub messages: Mutex<HashMap<String, Message>>,
+    /// Emails in the order they were accepted.
+    pub emails: Mutex<Vec<Email>>,
     requests: AtomicU64,
     window: Mutex<(i64, u32)>,
 }
@@ -231,7 +354,12 @@ impl Account {
         );
         let area = AREA_CODES[(tag % AREA_CODES.len() as u64) as usize];
         let block = 100 + (tag >> 8) % 8 * 100;
-        let numbers = (0..u64::from(profile.owned_numbers))
+        // An email account has no numbers.
+        let owned = match creds.style {
+            Style::Sendgrid => 0,
+            Style::Twilio | Style::Telnyx => profile.owned_numbers,
+        };
+        let numbers = (0..u64::from(owned))
             .map(|i| OwnedNumber {
                 id: number_id(creds.style, tag, i),
                 e164: format!("+1{area}555{:04}", block + i % 100),
@@ -248,6 +376,7 @@ impl Account {
             numbers: Mutex::new(numbers),
             calls: Mutex::new(HashMap::new()),
             messages: Mutex::new(HashMap::new()),
+            emails: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
             window: Mutex::new((0, 0)),
         }
@@ -326,7 +455,7 @@ impl Account {
 pub fn number_id(style: Style, tag: u64, i: u64) -> String {
     match style {
         Style::Twilio => format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)])),
-        Style::Telnyx => {
+        Style::Telnyx | Style::Sendgrid => {
             (mix64(tag ^ i) % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000).to_string()
         }
     }
@@ -348,6 +477,20 @@ mod tests {
         assert_eq!(
             STANDARD.encode(signer.verifying_key().as_bytes()),
             t.public_key.clone().expect("public key")
+        );
+        let s = AccountCredentials::generate(Style::Sendgrid, 7, 3);
+        assert_eq!(s, AccountCredentials::generate(Style::Sendgrid, 7, 3));
+        let key = s.api_key.clone().expect("api key");
+        assert!(key.starts_with("SG.") && key.len() == 69, "{key}");
+        let signer = s.ecdsa_signer().expect("P-256 signer");
+        assert_eq!(
+            sendgrid::signature::encode_public_key(signer.verifying_key()),
+            s.webhook_public_key.clone().expect("public key")
+        );
+        let account = Account::new(s, Profile::default(), None, 7);
+        assert!(
+            lock(&account.numbers).is_empty(),
+            "an email account has no numbers"
         );
     }
 

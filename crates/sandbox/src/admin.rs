@@ -1,10 +1,10 @@
-//! The sandbox's own controls: accounts, faults, simulated inbound traffic, the request
-//! journal; plus the request gate and the stock of numbers on offer.
+//! The sandbox's own controls: accounts, faults, simulated inbound traffic, emails and
+//! their events, the request journal; plus the request gate and the stock of numbers on
+//! offer.
 
 use crate::accounts::{Account, AccountCredentials, NewAccount, Refusal, Style};
 use crate::behaviour::Faults;
-use crate::notify;
-use crate::{Sandbox, lock};
+use crate::{Sandbox, lifecycle, lock, notify};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -68,6 +68,20 @@ pub fn is_offered(e164: &str) -> bool {
         || d.starts_with("44207946")
 }
 
+/// An email event to emit on demand.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailEventSpec {
+    /// SendGrid's event name (`blocked` for a temporary bounce).
+    pub event: String,
+    /// The recipient; the first one when left out.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The link followed, for `click`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
 /// Simulated inbound traffic.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,7 +112,9 @@ impl Sandbox {
             "sms" => {
                 let id = match style {
                     Style::Twilio => format!("SM{n:032x}"),
-                    Style::Telnyx => format!("{n:08x}-0000-4000-8000-000000000000"),
+                    Style::Telnyx | Style::Sendgrid => {
+                        format!("{n:08x}-0000-4000-8000-000000000000")
+                    }
                 };
                 let p = notify::inbound_message(
                     style,
@@ -114,7 +130,7 @@ impl Sandbox {
             "call" => {
                 let id = match style {
                     Style::Twilio => format!("CA{n:032x}"),
-                    Style::Telnyx => format!("v3:{n:032x}"),
+                    Style::Telnyx | Style::Sendgrid => format!("v3:{n:032x}"),
                 };
                 let p = notify::inbound_call(style, &account, &id, &inbound.from, &inbound.to, now);
                 (id, p, number.voice_url.clone())
@@ -142,10 +158,78 @@ impl Sandbox {
                     "webhook_url": a.webhook_url(),
                     "numbers": lock(&a.numbers).iter().map(|n| n.e164.clone()).collect::<Vec<_>>(),
                     "calls": lock(&a.calls).len(), "messages": lock(&a.messages).len(),
+                    "emails": lock(&a.emails).len(),
                 })
             })
             .collect();
         json!({ "seed": self.inner.config.seed, "speed": self.inner.config.speed, "accounts": accounts })
+    }
+
+    /// Every email every account accepted, newest first, with the account's key.
+    pub fn emails(&self) -> Vec<serde_json::Value> {
+        let mut all: Vec<(u64, serde_json::Value)> = Vec::new();
+        for a in self.accounts() {
+            for e in lock(&a.emails).iter() {
+                all.push((e.seq, json!({ "account": a.creds.key(), "email": e })));
+            }
+        }
+        all.sort_by_key(|e| std::cmp::Reverse(e.0));
+        all.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// One email by its `X-Message-Id`, with the account's key.
+    pub fn email(&self, id: &str) -> Option<serde_json::Value> {
+        self.accounts().into_iter().find_map(|a| {
+            lock(&a.emails)
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| json!({ "account": a.creds.key(), "email": e }))
+        })
+    }
+
+    /// Sends one SendGrid event about an email now, as if it had happened: `event` is
+    /// `delivered`, `bounce`, `blocked`, `deferred`, `spamreport`, `open`, `click` or
+    /// `unsubscribe`; `recipient` defaults to the first one, `url` (clicks) to the first
+    /// link of the HTML body. Returns the event's `sg_event_id`, or why it cannot.
+    pub fn email_event(&self, id: &str, spec: &EmailEventSpec) -> Result<String, String> {
+        const EVENTS: &[&str] = &[
+            "delivered",
+            "bounce",
+            "blocked",
+            "deferred",
+            "spamreport",
+            "open",
+            "click",
+            "unsubscribe",
+        ];
+        let event = EVENTS
+            .iter()
+            .find(|e| **e == spec.event)
+            .ok_or_else(|| format!("event must be one of {}", EVENTS.join(", ")))?;
+        let (account, recipients) = self
+            .accounts()
+            .into_iter()
+            .find_map(|a| {
+                let recipients = lock(&a.emails)
+                    .iter()
+                    .find(|e| e.id == id)
+                    .map(|e| e.recipients())?;
+                Some((a, recipients))
+            })
+            .ok_or("no such email")?;
+        let recipient = match &spec.email {
+            Some(r) => recipients
+                .into_iter()
+                .find(|x| x.eq_ignore_ascii_case(r))
+                .ok_or_else(|| format!("{r} is not a recipient of this email"))?,
+            None => recipients
+                .into_iter()
+                .next()
+                .ok_or("the email has no recipients")?,
+        };
+        lifecycle::emit_email_events(self, &account, id, &[(recipient, event, spec.url.clone())])
+            .and_then(|ids| ids.into_iter().next())
+            .ok_or_else(|| "no such email".to_string())
     }
 
     /// Every message every account was asked to send, with the account's key: what a test
@@ -168,6 +252,42 @@ pub fn routes() -> Router<Sandbox> {
         .route("/accounts/{key}/inbound", post(inbound))
         .route("/journal", get(journal))
         .route("/messages", get(messages))
+        .route("/emails", get(emails))
+        .route("/emails/{id}", get(email))
+        .route("/emails/{id}/events", post(email_event))
+}
+
+async fn emails(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    Json(json!({ "data": sb.emails() }))
+}
+
+async fn email(State(sb): State<Sandbox>, Path(id): Path<String>) -> Response {
+    match sb.email(&id) {
+        Some(e) => Json(e).into_response(),
+        None => bad(StatusCode::NOT_FOUND, "no such email".into()),
+    }
+}
+
+async fn email_event(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let spec: EmailEventSpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    if sb.email(&id).is_none() {
+        return bad(StatusCode::NOT_FOUND, "no such email".into());
+    }
+    match sb.email_event(&id, &spec) {
+        Ok(sg_event_id) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "sg_event_id": sg_event_id })),
+        )
+            .into_response(),
+        Err(e) => bad(StatusCode::UNPROCESSABLE_ENTITY, e),
+    }
 }
 
 async fn messages(State(sb): State<Sandbox>) -> Json<serde_json::Value> {

@@ -78,6 +78,42 @@ pub struct Profile {
     pub sms_price: Decimal,
     /// Numbers the account owns from the start.
     pub owned_numbers: u32,
+    /// How emails fare (SendGrid-style accounts).
+    pub email: EmailProfile,
+}
+
+/// How a sandbox email provider's recipients fare. Each recipient is `processed`, maybe
+/// `deferred` once, then hard-bounced, blocked or delivered (the rest: 97 % by default);
+/// delivered ones may open, click and report spam. Opens and clicks are reported only when
+/// the email asked for the provider's open and click tracking, as a real provider would.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailProfile {
+    /// Share of recipients whose server refuses the email for good (`bounce`).
+    pub hard_bounce_rate: f64,
+    /// Share of recipients whose server refuses it for now (`bounce` of type `blocked`).
+    pub blocked_rate: f64,
+    /// Share of recipients deferred once before the outcome.
+    pub deferred_rate: f64,
+    /// Share of delivered recipients who report it as spam.
+    pub spam_report_rate: f64,
+    /// Share of delivered recipients who open it.
+    pub open_rate: f64,
+    /// Share of delivered recipients who click a link.
+    pub click_rate: f64,
+}
+
+impl Default for EmailProfile {
+    fn default() -> Self {
+        EmailProfile {
+            hard_bounce_rate: 0.02,
+            blocked_rate: 0.01,
+            deferred_rate: 0.01,
+            spam_report_rate: 0.001,
+            open_rate: 0.2,
+            click_rate: 0.05,
+        }
+    }
 }
 
 impl Default for Profile {
@@ -98,6 +134,7 @@ impl Default for Profile {
             voice_per_minute: Decimal::new(130, 4),
             sms_price: Decimal::new(79, 4),
             owned_numbers: 5,
+            email: EmailProfile::default(),
         }
     }
 }
@@ -120,6 +157,12 @@ impl Profile {
             ("busy_share", self.busy_share),
             ("failure_rate", self.failure_rate),
             ("delivery_rate", self.delivery_rate),
+            ("email.hard_bounce_rate", self.email.hard_bounce_rate),
+            ("email.blocked_rate", self.email.blocked_rate),
+            ("email.deferred_rate", self.email.deferred_rate),
+            ("email.spam_report_rate", self.email.spam_report_rate),
+            ("email.open_rate", self.email.open_rate),
+            ("email.click_rate", self.email.click_rate),
         ];
         for (name, v) in shares.into_iter().chain(
             self.answer_rate_by_prefix
@@ -129,6 +172,11 @@ impl Profile {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("profile.{name} must be between 0 and 1"));
             }
+        }
+        if self.email.hard_bounce_rate + self.email.blocked_rate > 1.0 {
+            return Err(
+                "profile.email.hard_bounce_rate and blocked_rate must add up to at most 1".into(),
+            );
         }
         if self.owned_numbers > 1000 {
             return Err("profile.owned_numbers must be at most 1000".into());
@@ -187,5 +235,10 @@ mod tests {
         assert_eq!(p.answer_rate_for("+15550100"), 0.8);
         p.delivery_rate = 1.5;
         assert!(p.validate().is_err());
+        p.delivery_rate = 0.9;
+        assert!(p.validate().is_ok());
+        p.email.hard_bounce_rate = 0.6;
+        p.email.blocked_rate = 0.6;
+        assert!(p.validate().is_err(), "more refused than sent");
     }
 }

@@ -1,11 +1,12 @@
-//! A carrier simulator that speaks the Twilio and Telnyx HTTP APIs the adapters use. It
-//! rings, answers or not by destination country, hangs up after a drawn duration, delivers
-//! messages with receipts, rate-limits with 429s, injects faults, and signs its status
-//! webhooks exactly as the real carriers do. Outcomes are drawn from a seed, so runs
-//! repeat; a clock speed above 1 runs simulations faster than real time.
+//! A carrier simulator that speaks the Twilio and Telnyx HTTP APIs the adapters use, and
+//! SendGrid's email API. It rings, answers or not by destination country, hangs up after a
+//! drawn duration, delivers messages with receipts, delivers, bounces and tracks emails,
+//! rate-limits with 429s, injects faults, and signs its webhooks exactly as the real
+//! providers do. Outcomes are drawn from a seed, so runs repeat; a clock speed above 1 runs
+//! simulations faster than real time.
 //!
-//! Routes: `/twilio/2010-04-01/…`, `/telnyx/v2/…` (the carrier APIs) and `/admin/…`
-//! (accounts, faults, inbound traffic, the request journal).
+//! Routes: `/twilio/2010-04-01/…`, `/telnyx/v2/…`, `/sendgrid/v3/…` (the provider APIs) and
+//! `/admin/…` (accounts, faults, inbound traffic, emails, the request journal).
 
 mod accounts;
 mod admin;
@@ -14,12 +15,13 @@ mod clock;
 mod lifecycle;
 mod notify;
 mod reply;
+mod sendgrid_api;
 mod telnyx_api;
 mod twilio_api;
 
 pub use accounts::{AccountCredentials, NewAccount, Style};
-pub use admin::Inbound;
-pub use behaviour::{DurationModel, Faults, Profile};
+pub use admin::{EmailEventSpec, Inbound};
+pub use behaviour::{DurationModel, EmailProfile, Faults, Profile};
 pub use clock::SimClock;
 
 use accounts::Account;
@@ -84,6 +86,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A non-empty string field of a JSON request body.
+fn text<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
 impl Sandbox {
     /// A sandbox with no accounts.
     pub fn new(config: SandboxConfig) -> Self {
@@ -102,12 +111,13 @@ impl Sandbox {
         }
     }
 
-    /// The carrier APIs (`/twilio`, `/telnyx`): safe to expose, each account checks its own
-    /// credentials.
+    /// The provider APIs (`/twilio`, `/telnyx`, `/sendgrid`): safe to expose, each account
+    /// checks its own credentials.
     pub fn carrier_router(&self) -> Router {
         Router::new()
             .nest("/twilio", twilio_api::routes())
             .nest("/telnyx", telnyx_api::routes())
+            .nest("/sendgrid", sendgrid_api::routes())
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 record_request,

@@ -1,8 +1,8 @@
-//! Calls and messages playing out over simulated time, with events at each step.
+//! Calls, messages and emails playing out over simulated time, with events at each step.
 
 use crate::Sandbox;
-use crate::accounts::{Account, Style};
-use crate::behaviour::Profile;
+use crate::accounts::{Account, EmailEventRecord, Style};
+use crate::behaviour::{EmailProfile, Profile};
 use crate::lock;
 use crate::notify::{self, Payload};
 use rust_decimal::Decimal;
@@ -68,7 +68,7 @@ pub fn advance(
                 call.events.iter().any(|e| e == event),
             )
         }
-        Style::Telnyx => match status {
+        Style::Telnyx | Style::Sendgrid => match status {
             "initiated" => (
                 notify::telnyx_call(account, &call, "call.initiated", None, now),
                 true,
@@ -165,7 +165,7 @@ pub fn run_message(sandbox: Sandbox, account: Arc<Account>, message_id: String, 
         } else {
             let code = match account.creds.style {
                 Style::Twilio => "30003",
-                Style::Telnyx => "40002",
+                Style::Telnyx | Style::Sendgrid => "40002",
             };
             set_message(&sandbox, &account, &message_id, "undelivered", Some(code));
         }
@@ -185,10 +185,168 @@ fn set_message(sandbox: &Sandbox, account: &Account, id: &str, status: &str, err
     let price = (account.profile().sms_price * Decimal::from(m.segments)).to_string();
     let payload = match account.creds.style {
         Style::Twilio => notify::twilio_message(account, &m),
-        Style::Telnyx => notify::telnyx_message(&m, &price, sandbox.clock().now_ms()),
+        Style::Telnyx | Style::Sendgrid => {
+            notify::telnyx_message(&m, &price, sandbox.clock().now_ms())
+        }
     };
     let url = m.callback.clone().or_else(|| account.webhook_url());
     notify::deliver(sandbox, account, url, payload);
+}
+
+/// What becomes of one recipient of an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailFate {
+    /// Deferred once before the outcome.
+    pub deferred: bool,
+    /// `delivered`, `bounce` (hard) or `blocked` (soft).
+    pub outcome: &'static str,
+    /// Opens it (reported only with open tracking).
+    pub opens: bool,
+    /// Clicks a link (reported only with click tracking).
+    pub clicks: bool,
+    /// Reports it as spam.
+    pub complains: bool,
+}
+
+/// The fate of the `index`-th recipient of the `seq`-th email, drawn from the seed; an
+/// address whose local part starts with `bounce` always hard-bounces and one starting
+/// with `complain` is always delivered and reported as spam, so tests can force outcomes.
+pub fn email_fate(
+    account: &Account,
+    profile: &EmailProfile,
+    seq: u64,
+    index: u64,
+    recipient: &str,
+) -> EmailFate {
+    let local = recipient
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let object = seq.wrapping_mul(1 << 16).wrapping_add(index);
+    let draw = |purpose| account.draw(object, purpose);
+    let forced_bounce = local.starts_with("bounce");
+    let forced_complaint = local.starts_with("complain");
+    let u = draw(20);
+    let outcome = if forced_bounce || (!forced_complaint && u < profile.hard_bounce_rate) {
+        "bounce"
+    } else if !forced_complaint && u < profile.hard_bounce_rate + profile.blocked_rate {
+        "blocked"
+    } else {
+        "delivered"
+    };
+    let delivered = outcome == "delivered";
+    EmailFate {
+        deferred: !forced_bounce && draw(22) < profile.deferred_rate,
+        outcome,
+        opens: delivered && draw(23) < profile.open_rate,
+        clicks: delivered && draw(24) < profile.click_rate,
+        complains: delivered && (forced_complaint || draw(25) < profile.spam_report_rate),
+    }
+}
+
+/// The first link of an HTML body, where a sandbox click leads.
+fn first_link(html: Option<&str>) -> Option<String> {
+    let html = html?;
+    let start = html.find("href=\"")? + "href=\"".len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
+}
+
+/// Records and sends SendGrid-style events about one email, together in one webhook:
+/// `(recipient, event, url)` each. Returns their `sg_event_id`s, or `None` when the email
+/// is unknown.
+pub fn emit_email_events(
+    sandbox: &Sandbox,
+    account: &Account,
+    email_id: &str,
+    events: &[(String, &str, Option<String>)],
+) -> Option<Vec<String>> {
+    let now = sandbox.clock().now_ms();
+    let mut bodies = Vec::new();
+    let mut ids = Vec::new();
+    {
+        let mut emails = lock(&account.emails);
+        let email = emails.iter_mut().find(|e| e.id == email_id)?;
+        for (recipient, event, url) in events {
+            let url = url.clone().or_else(|| first_link(email.html.as_deref()));
+            let sg_event_id = format!("sandbox-{:016x}", sandbox.next_id());
+            bodies.push(notify::sendgrid_event(
+                email,
+                recipient,
+                event,
+                url.as_deref(),
+                &sg_event_id,
+                now,
+            ));
+            email.events.push(EmailEventRecord {
+                event: event.to_string(),
+                email: recipient.clone(),
+                sg_event_id: sg_event_id.clone(),
+                at_ms: now,
+            });
+            ids.push(sg_event_id);
+        }
+    }
+    if !bodies.is_empty() {
+        notify::deliver(
+            sandbox,
+            account,
+            account.webhook_url(),
+            Payload::EmailEvents(bodies),
+        );
+    }
+    Some(ids)
+}
+
+/// Plays an email out, every recipient at once, one webhook per step, a receipt delay
+/// apart: `processed`, `deferred` for some, then `delivered`, `bounce` or `blocked`, then
+/// opens, clicks (when the email asked for tracking) and spam reports.
+pub fn run_email(sandbox: Sandbox, account: Arc<Account>, email_id: String) {
+    tokio::spawn(async move {
+        let profile = account.profile();
+        let Some(email) = lock(&account.emails)
+            .iter()
+            .find(|e| e.id == email_id)
+            .cloned()
+        else {
+            return;
+        };
+        let fates: Vec<(String, EmailFate)> = email
+            .recipients()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let fate = email_fate(&account, &profile.email, email.seq, i as u64, &r);
+                (r, fate)
+            })
+            .collect();
+        type Step = fn(&EmailFate) -> Option<&'static str>;
+        let steps: [Step; 6] = [
+            |_| Some("processed"),
+            |f| f.deferred.then_some("deferred"),
+            |f| Some(f.outcome),
+            |f| f.opens.then_some("open"),
+            |f| f.clicks.then_some("click"),
+            |f| f.complains.then_some("spamreport"),
+        ];
+        for step in steps {
+            let batch: Vec<(String, &str, Option<String>)> = fates
+                .iter()
+                .filter_map(|(r, fate)| step(fate).map(|e| (r.clone(), e, None)))
+                .filter(|(_, e, _)| match *e {
+                    "open" => email.open_tracking,
+                    "click" => email.click_tracking,
+                    _ => true,
+                })
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            sandbox.clock().sleep(profile.receipt_delay_ms).await;
+            emit_email_events(&sandbox, &account, &email_id, &batch);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -236,5 +394,48 @@ mod tests {
             "half of the unanswered 70 %: {busy}"
         );
         assert!(run(7).iter().all(|o| *o != "failed"));
+    }
+
+    #[test]
+    fn email_fates_follow_the_profile_and_the_address() {
+        let a = account(7);
+        let profile = EmailProfile::default();
+        let fates: Vec<EmailFate> = (0..20_000)
+            .map(|i| email_fate(&a, &profile, i / 4, i % 4, "someone@example.com"))
+            .collect();
+        let share = |f: &dyn Fn(&EmailFate) -> bool| {
+            fates.iter().filter(|x| f(x)).count() as f64 / fates.len() as f64
+        };
+        let delivered = share(&|f| f.outcome == "delivered");
+        let bounced = share(&|f| f.outcome == "bounce");
+        let blocked = share(&|f| f.outcome == "blocked");
+        assert!((0.96..0.98).contains(&delivered), "{delivered}");
+        assert!((0.015..0.025).contains(&bounced), "{bounced}");
+        assert!((0.006..0.014).contains(&blocked), "{blocked}");
+        let opened = share(&|f| f.opens) / delivered;
+        let clicked = share(&|f| f.clicks) / delivered;
+        assert!((0.18..0.22).contains(&opened), "{opened}");
+        assert!((0.04..0.06).contains(&clicked), "{clicked}");
+        assert!(share(&|f| f.complains) < 0.003);
+        assert!(fates.iter().all(|f| f.outcome == "delivered" || !f.opens));
+        assert_eq!(
+            fates,
+            (0..20_000)
+                .map(|i| email_fate(&a, &profile, i / 4, i % 4, "someone@example.com"))
+                .collect::<Vec<_>>(),
+            "the seed fixes every fate"
+        );
+
+        let always = EmailProfile {
+            hard_bounce_rate: 1.0,
+            blocked_rate: 0.0,
+            ..EmailProfile::default()
+        };
+        for i in 0..50 {
+            let forced = email_fate(&a, &always, i, 0, "Complaints@example.com");
+            assert_eq!((forced.outcome, forced.complains), ("delivered", true));
+            let bounced = email_fate(&a, &EmailProfile::default(), i, 0, "bounce+x@example.com");
+            assert_eq!((bounced.outcome, bounced.deferred), ("bounce", false));
+        }
     }
 }

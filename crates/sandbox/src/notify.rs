@@ -1,11 +1,11 @@
-//! Status and inbound webhooks, formatted and signed as each carrier does, delivered with
-//! a few retries like a real carrier's.
+//! Status, inbound and email event webhooks, formatted and signed as each provider does,
+//! delivered with a few retries like a real provider's.
 
 use crate::Sandbox;
-use crate::accounts::{Account, Call, Message, Style};
+use crate::accounts::{Account, Call, Email, Message, Style};
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchyard_providers::{telnyx, twilio};
+use switchyard_providers::{sendgrid, telnyx, twilio};
 
 /// A webhook body before signing.
 pub enum Payload {
@@ -13,6 +13,8 @@ pub enum Payload {
     Form(Vec<(String, String)>),
     /// Telnyx-style event (`data` object; the envelope is added here).
     Event(Value),
+    /// SendGrid-style events, posted together as one JSON array.
+    EmailEvents(Vec<Value>),
 }
 
 fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
@@ -153,7 +155,7 @@ pub fn inbound_message(
             ("Body", body.to_string()),
             ("NumMedia", "0".to_string()),
         ])),
-        Style::Telnyx => Payload::Event(json!({
+        Style::Telnyx | Style::Sendgrid => Payload::Event(json!({
             "event_type": "message.received",
             "occurred_at": rfc3339(now_ms),
             "payload": { "id": id, "direction": "inbound", "from": { "phone_number": from }, "to": [{ "phone_number": to, "status": "webhook_delivered" }], "text": body, "media": [] }
@@ -180,12 +182,67 @@ pub fn inbound_call(
             ("From", from.to_string()),
             ("To", to.to_string()),
         ])),
-        Style::Telnyx => Payload::Event(json!({
+        Style::Telnyx | Style::Sendgrid => Payload::Event(json!({
             "event_type": "call.initiated",
             "occurred_at": rfc3339(now_ms),
             "payload": { "call_control_id": id, "connection_id": account.creds.connection_id, "direction": "incoming", "from": from, "to": to, "state": "parked" }
         })),
     }
+}
+
+/// A SendGrid event (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event)
+/// about one recipient of `email`: the email's custom arguments and categories, then
+/// SendGrid's own fields (which win over a custom argument of the same name), then what
+/// the event type carries. `event` is SendGrid's name, or `blocked` for a temporary
+/// bounce.
+pub fn sendgrid_event(
+    email: &Email,
+    recipient: &str,
+    event: &str,
+    url: Option<&str>,
+    sg_event_id: &str,
+    now_ms: i64,
+) -> Value {
+    let mut v = email.custom_args.clone();
+    let fields = json!({
+        "email": recipient,
+        "timestamp": now_ms / 1000,
+        "smtp-id": format!("<{}@ismtpd-sandbox>", email.id),
+        "event": if event == "blocked" { "bounce" } else { event },
+        "sg_event_id": sg_event_id,
+        "sg_message_id": format!("{}.sandbox-filter-{:x}.0", email.id, email.seq),
+    });
+    let extra = match event {
+        "delivered" => json!({ "response": "250 2.0.0 OK", "tls": 1, "ip": "127.0.0.1" }),
+        "deferred" => {
+            json!({ "response": "451 4.7.1 Temporary failure, try again later", "attempt": "1", "tls": 1, "ip": "127.0.0.1" })
+        }
+        "bounce" => json!({
+            "type": "bounce", "status": "5.1.1", "bounce_classification": "Invalid Address",
+            "reason": "550 5.1.1 The email account that you tried to reach does not exist",
+        }),
+        "blocked" => json!({
+            "type": "blocked", "status": "4.7.0", "bounce_classification": "Technical",
+            "reason": "421 4.7.0 Try again later, closing connection",
+        }),
+        "open" => {
+            json!({ "useragent": "Mozilla/5.0 (sandbox)", "ip": "127.0.0.1", "sg_machine_open": false })
+        }
+        "click" => json!({
+            "useragent": "Mozilla/5.0 (sandbox)", "ip": "127.0.0.1",
+            "url": url.unwrap_or("https://example.com/"), "url_offset": { "index": 0, "type": "html" },
+        }),
+        _ => json!({}),
+    };
+    for part in [fields, extra] {
+        if let Value::Object(map) = part {
+            v.extend(map);
+        }
+    }
+    if !email.categories.is_empty() {
+        v.insert("category".into(), json!(email.categories));
+    }
+    Value::Object(v)
 }
 
 /// Signs and posts `payload` to `url`, retrying up to three times on failure.
@@ -233,6 +290,25 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
                     ("content-type", "application/json".into()),
                     ("telnyx-signature-ed25519", signature),
                     ("telnyx-timestamp", ts.to_string()),
+                ],
+            )
+        }
+        Payload::EmailEvents(events) => {
+            // SendGrid ends the array with CRLF, and signs the body as sent.
+            let mut body = serde_json::to_vec(&events).unwrap_or_default();
+            body.extend_from_slice(b"\r\n");
+            let ts = chrono::Utc::now().timestamp();
+            let signature = account
+                .creds
+                .ecdsa_signer()
+                .map(|key| sendgrid::signature::sign(&key, ts, &body))
+                .unwrap_or_default();
+            (
+                body,
+                vec![
+                    ("content-type", "application/json".into()),
+                    (sendgrid::signature::SIGNATURE_HEADER, signature),
+                    (sendgrid::signature::TIMESTAMP_HEADER, ts.to_string()),
                 ],
             )
         }

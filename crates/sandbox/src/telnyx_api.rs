@@ -2,7 +2,7 @@
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style, number_id};
 use crate::reply::{Fail, Reply};
-use crate::{Sandbox, lifecycle, lock};
+use crate::{Sandbox, lifecycle, lock, text};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -124,10 +124,6 @@ fn json_body(body: &Bytes) -> Result<Value, Fail> {
             )
             .into()
         })
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 fn call_json(account: &Account, sb: &Sandbox, c: &Call) -> Value {

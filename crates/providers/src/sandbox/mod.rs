@@ -1,7 +1,7 @@
-//! The built-in sandbox carrier. A sandbox provider is a Twilio-style or Telnyx-style
-//! account on the sandbox that runs inside `switchyard serve` (or `switchyard sandbox`):
-//! the real Twilio or Telnyx adapter talks to it over HTTP, so everything the carriers'
-//! adapters do is exercised offline.
+//! The built-in sandbox carrier. A sandbox provider is a Twilio-style, Telnyx-style or
+//! SendGrid-style account on the sandbox that runs inside `switchyard serve` (or
+//! `switchyard sandbox`): the real Twilio, Telnyx or SendGrid adapter talks to it over
+//! HTTP, so everything those adapters do is exercised offline.
 
 use crate::adapter::{Adapter, ProviderContext};
 use crate::catalog::{CredentialField, ProviderType};
@@ -9,17 +9,24 @@ use crate::error::ConfigError;
 use std::sync::Arc;
 use switchyard_core::Capability;
 
-/// The two API dialects the sandbox speaks.
-pub const STYLES: &[&str] = &["twilio", "telnyx"];
+/// The API dialects the sandbox speaks.
+pub const STYLES: &[&str] = &["twilio", "telnyx", "sendgrid"];
 
 const CREDENTIALS: &[CredentialField] = &[
-    CredentialField::id("style", "API style: twilio or telnyx"),
+    CredentialField::id("style", "API style: twilio, telnyx or sendgrid"),
     CredentialField::optional("profile", "Behaviour profile (JSON: answer rates, faults)"),
     CredentialField::optional("account_sid", "Generated: Twilio-style account SID"),
     CredentialField::optional("auth_token", "Generated: Twilio-style auth token"),
-    CredentialField::optional("api_key", "Generated: Telnyx-style API key"),
+    CredentialField::optional(
+        "api_key",
+        "Generated: Telnyx-style or SendGrid-style API key",
+    ),
     CredentialField::optional("connection_id", "Generated: Telnyx-style connection id"),
     CredentialField::optional("public_key", "Generated: Telnyx-style webhook public key"),
+    CredentialField::optional(
+        "webhook_public_key",
+        "Generated: SendGrid-style event webhook verification key",
+    ),
     CredentialField::optional(
         "signing_key",
         "Generated: the sandbox's webhook signing key",
@@ -35,7 +42,7 @@ pub fn descriptor() -> ProviderType {
     ProviderType::new("sandbox", "Sandbox", &Capability::ALL, CREDENTIALS)
 }
 
-/// Builds the Twilio or Telnyx adapter pointed at the sandbox.
+/// Builds the Twilio, Telnyx or SendGrid adapter pointed at the sandbox.
 pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
     let base = ctx
         .optional("base_url")
@@ -51,8 +58,12 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
             ctx,
             format!("{base}/telnyx"),
         )?))),
+        "sendgrid" => Ok(Adapter::mailer(Arc::new(
+            crate::sendgrid::from_credentials(ctx, format!("{base}/sendgrid"))?,
+        ))),
         other => Err(ConfigError(format!(
-            "credentials.style must be twilio or telnyx, not {other:?}"
+            "credentials.style must be {}, not {other:?}",
+            STYLES.join(", ")
         ))),
     }
 }

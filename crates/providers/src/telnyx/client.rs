@@ -49,8 +49,7 @@ fn class_of(code: &str, http_status: u16) -> ErrorClass {
         "40300" | "40310" | "40311" | "40312" | "40001" | "40008" => ErrorClass::Permanent,
         // Rate limits and queue overflow.
         "10011" | "40018" => ErrorClass::Retryable,
-        _ if http_status == 429 || http_status >= 500 => ErrorClass::Retryable,
-        _ => ErrorClass::ProviderRefused,
+        _ => ErrorClass::from_status(http_status),
     }
 }
 

@@ -18,8 +18,7 @@ pub fn class_of(code: u32, http_status: u16) -> ErrorClass {
         20003 | 20005 | 20008 | 21210 | 21212 | 21215 | 21216 | 21408 | 21606 | 21659 => {
             ErrorClass::ProviderRefused
         }
-        _ if http_status == 429 || http_status >= 500 => ErrorClass::Retryable,
-        _ => ErrorClass::ProviderRefused,
+        _ => ErrorClass::from_status(http_status),
     }
 }
 
