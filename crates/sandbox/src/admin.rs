@@ -181,8 +181,7 @@ impl Sandbox {
     pub fn email(&self, id: &str) -> Option<serde_json::Value> {
         self.accounts().into_iter().find_map(|a| {
             lock(&a.emails)
-                .iter()
-                .find(|e| e.id == id)
+                .get(id)
                 .map(|e| json!({ "account": a.creds.key(), "email": e }))
         })
     }
@@ -210,10 +209,7 @@ impl Sandbox {
             .accounts()
             .into_iter()
             .find_map(|a| {
-                let recipients = lock(&a.emails)
-                    .iter()
-                    .find(|e| e.id == id)
-                    .map(|e| e.recipients())?;
+                let recipients = lock(&a.emails).get(id).map(|e| e.recipients())?;
                 Some((a, recipients))
             })
             .ok_or("no such email")?;

@@ -267,7 +267,7 @@ pub fn emit_email_events(
     let mut ids = Vec::new();
     {
         let mut emails = lock(&account.emails);
-        let email = emails.iter_mut().find(|e| e.id == email_id)?;
+        let email = emails.get_mut(email_id)?;
         for (recipient, event, url) in events {
             let url = url.clone().or_else(|| first_link(email.html.as_deref()));
             let sg_event_id = format!("sandbox-{:016x}", sandbox.next_id());
@@ -289,14 +289,51 @@ pub fn emit_email_events(
         }
     }
     if !bodies.is_empty() {
-        notify::deliver(
-            sandbox,
-            account,
-            account.webhook_url(),
-            Payload::EmailEvents(bodies),
-        );
+        queue_email_events(sandbox, account, bodies);
     }
     Some(ids)
+}
+
+/// How long events wait to be posted together (real time).
+const EVENT_BATCH_MS: u64 = 100;
+/// Most events in one post.
+const EVENT_BATCH_MAX: usize = 500;
+
+/// Queues SendGrid-style events for the account's next batch: like SendGrid, events are
+/// posted together (one signed array per batch), within [`EVENT_BATCH_MS`] of the first.
+fn queue_email_events(sandbox: &Sandbox, account: &Account, events: Vec<serde_json::Value>) {
+    let mut pending = lock(&account.pending_events);
+    pending.0.extend(events);
+    if pending.1 {
+        return;
+    }
+    pending.1 = true;
+    let (sandbox, key) = (sandbox.clone(), account.creds.key());
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(EVENT_BATCH_MS)).await;
+        let Some(account) = sandbox.account(&key) else {
+            return;
+        };
+        let batches: Vec<Vec<serde_json::Value>> = {
+            let mut pending = lock(&account.pending_events);
+            pending.1 = false;
+            let all = std::mem::take(&mut pending.0);
+            let mut chunks = Vec::new();
+            let mut rest = all.into_iter().peekable();
+            while rest.peek().is_some() {
+                chunks.push(rest.by_ref().take(EVENT_BATCH_MAX).collect());
+            }
+            chunks
+        };
+        for batch in batches {
+            notify::deliver(
+                &sandbox,
+                &account,
+                account.webhook_url(),
+                Payload::EmailEvents(batch),
+            );
+        }
+    });
 }
 
 /// Plays an email out, every recipient at once, one webhook per step, a receipt delay
@@ -305,11 +342,7 @@ pub fn emit_email_events(
 pub fn run_email(sandbox: Sandbox, account: Arc<Account>, email_id: String) {
     tokio::spawn(async move {
         let profile = account.profile();
-        let Some(email) = lock(&account.emails)
-            .iter()
-            .find(|e| e.id == email_id)
-            .cloned()
-        else {
+        let Some(email) = lock(&account.emails).get(&email_id).cloned() else {
             return;
         };
         let fates: Vec<(String, EmailFate)> = email

@@ -5,8 +5,8 @@
 mod adapters;
 pub mod api;
 mod decision_log;
-pub mod email;
 pub mod dispatch;
+pub mod email;
 pub mod error;
 pub mod events_out;
 mod json;

@@ -26,7 +26,11 @@ async fn mailer(server: &Server, key: &str, name: &str, deck: &str) -> String {
     assert_eq!(status, StatusCode::CREATED, "{p}");
     let id = p["id"].as_str().expect("id").to_string();
     let (status, up) = server
-        .csv(&format!("/v1/providers/{id}/rates?channel=email"), key, deck)
+        .csv(
+            &format!("/v1/providers/{id}/rates?channel=email"),
+            key,
+            deck,
+        )
         .await;
     assert!(status.is_success(), "{up}");
     id
@@ -71,7 +75,9 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
         let cheap = mailer(&server, &key, "Budget Mail", CHEAP).await;
         let dear = mailer(&server, &key, "Premium Mail", DEAR).await;
 
-        let (status, sent) = server.post("/v1/emails", &key, marketing("ada@example.com")).await;
+        let (status, sent) = server
+            .post("/v1/emails", &key, marketing("ada@example.com"))
+            .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
         let id = sent["id"].as_str().expect("id").to_string();
         let e = wait_for(&server, &key, &id, |e| e["status"] == "delivered").await;
@@ -89,8 +95,11 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
             .and_then(|h| h[1].as_str())
             .expect("List-Unsubscribe");
         assert!(unsubscribe.starts_with("<mailto:unsubscribe@shop.example?subject="));
-        assert!(headers.iter().any(|h| h[0] == "List-Unsubscribe-Post"
-            && h[1] == "List-Unsubscribe=One-Click"));
+        assert!(
+            headers
+                .iter()
+                .any(|h| h[0] == "List-Unsubscribe-Post" && h[1] == "List-Unsubscribe=One-Click")
+        );
         let sandbox = server.running.sandbox.as_ref().expect("sandbox");
         let received = sandbox
             .emails()
@@ -100,8 +109,14 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
         let received = serde_json::to_value(received).expect("json");
         let text = received.to_string();
         assert!(text.contains("List-Unsubscribe=One-Click"), "{text}");
-        assert!(text.contains("/t/c/"), "click tracking in the sent HTML: {text}");
-        assert!(text.contains("/t/o/"), "open pixel in the sent HTML: {text}");
+        assert!(
+            text.contains("/t/c/"),
+            "click tracking in the sent HTML: {text}"
+        );
+        assert!(
+            text.contains("/t/o/"),
+            "open pixel in the sent HTML: {text}"
+        );
 
         // Open pixel and click redirect, served by Switchyard.
         let html = text.clone();
@@ -121,7 +136,11 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let click = no_redirects.get(find_url("/t/c/")).send().await.expect("click");
+        let click = no_redirects
+            .get(find_url("/t/c/"))
+            .send()
+            .await
+            .expect("click");
         assert_eq!(click.status(), StatusCode::FOUND);
         assert_eq!(
             click.headers()["location"],
@@ -134,7 +153,10 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
             has_event(e, "opened") && has_event(e, "clicked")
         })
         .await;
-        assert_eq!(e["status"], "delivered", "engagement does not change the status");
+        assert_eq!(
+            e["status"], "delivered",
+            "engagement does not change the status"
+        );
 
         // One-click unsubscribe as a mail client does it (RFC 8058): POST, form body.
         let https = unsubscribe
@@ -147,7 +169,11 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
         let page = page.text().await.expect("html");
         assert!(page.contains("a••@example.com") && page.contains("<form method=\"post\""));
         let before: Value = server.get("/v1/suppressions", &key).await.1;
-        assert_eq!(before["data"].as_array().map(Vec::len), Some(0), "GET changes nothing");
+        assert_eq!(
+            before["data"].as_array().map(Vec::len),
+            Some(0),
+            "GET changes nothing"
+        );
         let done = server
             .http
             .post(https)
@@ -157,12 +183,19 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
             .await
             .expect("one click");
         assert_eq!(done.status(), StatusCode::OK);
-        assert!(done.text().await.expect("html").contains("You are unsubscribed"));
+        assert!(
+            done.text()
+                .await
+                .expect("html")
+                .contains("You are unsubscribed")
+        );
         let (_, list) = server.get("/v1/suppressions", &key).await;
         assert_eq!(list["data"][0]["address"], "ada@example.com");
         assert_eq!(list["data"][0]["scope"], "marketing");
 
-        let (status, refused) = server.post("/v1/emails", &key, marketing("Ada@Example.com")).await;
+        let (status, refused) = server
+            .post("/v1/emails", &key, marketing("Ada@Example.com"))
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
         assert_eq!(refused["error"]["code"], "suppressed");
         assert_eq!(refused["error"]["details"]["field"], "to[0]");
@@ -209,11 +242,17 @@ async fn bounces_and_complaints_suppress_and_outages_fail_over() {
                 .expect("export");
             (r.status(), r.text().await.expect("csv"))
         };
-        assert!(csv.starts_with("address,reason,scope,email_id,created_at\n"), "{csv}");
+        assert!(
+            csv.starts_with("address,reason,scope,email_id,created_at\n"),
+            "{csv}"
+        );
         assert!(csv.contains("bounce-1@example.com,hard_bounce,all,"));
         let removed = server
             .http
-            .delete(format!("{}/v1/suppressions/bounce-1@example.com", server.base))
+            .delete(format!(
+                "{}/v1/suppressions/bounce-1@example.com",
+                server.base
+            ))
             .bearer_auth(&key)
             .send()
             .await
@@ -223,14 +262,19 @@ async fn bounces_and_complaints_suppress_and_outages_fail_over() {
         // The cheap provider is down: the email goes to the other one.
         let put = server
             .http
-            .put(format!("{}/v1/providers/{cheap}/sandbox/faults", server.base))
+            .put(format!(
+                "{}/v1/providers/{cheap}/sandbox/faults",
+                server.base
+            ))
             .bearer_auth(&key)
             .json(&json!({"outage_secs": 3600}))
             .send()
             .await
             .expect("faults");
         assert_eq!(put.status(), StatusCode::NO_CONTENT);
-        let (_, sent) = server.post("/v1/emails", &key, marketing("bob@example.com")).await;
+        let (_, sent) = server
+            .post("/v1/emails", &key, marketing("bob@example.com"))
+            .await;
         let id = sent["id"].as_str().expect("id").to_string();
         let e = wait_for(&server, &key, &id, |e| e["status"] == "delivered").await;
         assert_eq!(e["provider_id"], dear.as_str());
@@ -270,16 +314,34 @@ async fn bad_input_names_the_field_and_stores_nothing() {
         template["template"] = "welcome".into();
         template["variables"] = json!({"first_name": "Ada"});
         let cases = [
-            (with("to", "ada@example.com\r\nBcc: victim@example.com".into()), "to[0]", "invalid_value"),
-            (with("subject", "Sale\r\nBcc: victim@example.com".into()), "subject", "invalid_value"),
-            (with("from", "not an address".into()), "from", "invalid_value"),
             (
-                with("attachments", json!([{"filename": "big.bin", "content": big}])),
+                with("to", "ada@example.com\r\nBcc: victim@example.com".into()),
+                "to[0]",
+                "invalid_value",
+            ),
+            (
+                with("subject", "Sale\r\nBcc: victim@example.com".into()),
+                "subject",
+                "invalid_value",
+            ),
+            (
+                with("from", "not an address".into()),
+                "from",
+                "invalid_value",
+            ),
+            (
+                with(
+                    "attachments",
+                    json!([{"filename": "big.bin", "content": big}]),
+                ),
                 "attachments[0].content",
                 "attachment_too_large",
             ),
             (
-                with("attachments", json!([{"filename": "x.pdf", "content": "%%%"}])),
+                with(
+                    "attachments",
+                    json!([{"filename": "x.pdf", "content": "%%%"}]),
+                ),
                 "attachments[0].content",
                 "invalid_value",
             ),
@@ -292,7 +354,11 @@ async fn bad_input_names_the_field_and_stores_nothing() {
             assert_eq!(err["error"]["details"]["field"], field, "{err}");
         }
         let (_, list) = server.get("/v1/emails", &key).await;
-        assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "nothing half-sent");
+        assert_eq!(
+            list["data"].as_array().map(Vec::len),
+            Some(0),
+            "nothing half-sent"
+        );
         let sandbox = server.running.sandbox.as_ref().expect("sandbox");
         assert!(sandbox.emails().is_empty(), "nothing reached a provider");
 

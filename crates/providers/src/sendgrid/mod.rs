@@ -30,6 +30,9 @@ const CREDENTIALS: &[CredentialField] = &[
     CredentialField::optional("base_url", "API base URL (for the sandbox)"),
 ];
 
+/// Mail Send's limit on a whole message, attachments included ("less than 30MB").
+const MAX_EMAIL_BYTES: u64 = 30_000_000;
+
 /// The SendGrid provider type.
 pub fn descriptor() -> ProviderType {
     ProviderType::new(
@@ -38,6 +41,7 @@ pub fn descriptor() -> ProviderType {
         &[Email, EmailAttachments, EmailTracking],
         CREDENTIALS,
     )
+    .with_max_email_bytes(MAX_EMAIL_BYTES)
 }
 
 /// Builds the adapter from stored credentials.

@@ -101,7 +101,11 @@ pub async fn send(
 
 /// The HTML body and the subject: as given, or rendered from the template with the
 /// variables (a variable the template uses and the caller did not give is a 422).
-async fn render(state: &Shared, org: &str, body: &SendEmail) -> ApiResult<(Option<String>, String)> {
+async fn render(
+    state: &Shared,
+    org: &str,
+    body: &SendEmail,
+) -> ApiResult<(Option<String>, String)> {
     let Some(name) = &body.template else {
         return Ok((body.html.clone(), body.subject.clone()));
     };
@@ -156,7 +160,9 @@ async fn refuse_suppressed(state: &Shared, org: &str, c: &Composed) -> ApiResult
             }
         ),
     )
-    .with_details(json!({ "field": field, "address": s.address, "reason": s.reason, "scope": s.scope })))
+    .with_details(
+        json!({ "field": field, "address": s.address, "reason": s.reason, "scope": s.scope }),
+    ))
 }
 
 /// Routes among the email providers that can carry this email, each with the sender.
@@ -199,10 +205,10 @@ async fn route(
         })
         .collect();
     if plan.is_empty() {
-        let why = decision
-            .refusal
-            .as_ref()
-            .map_or_else(|| "no email provider can carry this email".into(), ToString::to_string);
+        let why = decision.refusal.as_ref().map_or_else(
+            || "no email provider can carry this email".into(),
+            ToString::to_string,
+        );
         return Err(
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_route", why)
                 .with_details(json!({ "field": "to", "decision": decision })),

@@ -79,8 +79,8 @@ pub async fn receive(
         return Err(refused(&e));
     }
     let events = adapter.webhooks.parse(&req).map_err(|e| refused(&e))?;
-    let payload = String::from_utf8_lossy(&body).into_owned();
-    for event in &events {
+    let payloads = payloads(&body, events.len());
+    for (event, payload) in events.iter().zip(payloads) {
         // An opt-out is recorded before the event is marked as seen, so that a crash in
         // between cannot lose it: the provider's redelivery applies it again (idempotent).
         if let EventKind::InboundMessage(m) = &event.kind {
@@ -102,7 +102,7 @@ pub async fn receive(
                 dedupe_key: event.dedupe_key.clone(),
                 event: event.name(),
                 detail: serde_json::to_string(event).map_err(ApiError::internal)?,
-                payload: payload.clone(),
+                payload,
                 occurred_at: event.occurred_at_ms,
                 resource_id: event.resource_id().map(str::to_owned),
             })
@@ -162,6 +162,19 @@ pub async fn receive(
     }
     let (content_type, ack) = adapter.webhooks.acknowledgement();
     Ok(([(header::CONTENT_TYPE, content_type)], ack).into_response())
+}
+
+/// The raw payload stored with each of a webhook's `n` events: a JSON array with one
+/// element per event (SendGrid posts batches of hundreds) gives each event its own element,
+/// so a batch is not stored once per event; anything else is stored whole with each.
+fn payloads(body: &[u8], n: usize) -> Vec<String> {
+    if n > 1
+        && let Ok(items) = serde_json::from_slice::<Vec<Box<serde_json::value::RawValue>>>(body)
+        && items.len() == n
+    {
+        return items.into_iter().map(|raw| raw.get().to_string()).collect();
+    }
+    vec![String::from_utf8_lossy(body).into_owned(); n]
 }
 
 /// STOP and its synonyms opt the sender out of the channel, START opts back in, HELP asks
@@ -249,4 +262,29 @@ pub async fn list(
     Ok(axum::Json(
         json!({ "data": data, "next_cursor": page.next_cursor }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::payloads;
+
+    #[test]
+    fn a_batch_is_stored_one_element_per_event() {
+        let body = br#"[{"event":"processed","n":1}, {"event":"delivered","n":2}]"#;
+        assert_eq!(
+            payloads(body, 2),
+            [
+                r#"{"event":"processed","n":1}"#,
+                r#"{"event":"delivered","n":2}"#
+            ]
+        );
+        let single = br#"{"Type":"Notification"}"#;
+        assert_eq!(payloads(single, 2), [r#"{"Type":"Notification"}"#; 2]);
+        assert_eq!(
+            payloads(body, 3).len(),
+            3,
+            "no per-event split when counts differ"
+        );
+        assert_eq!(payloads(b"x=1", 1), ["x=1"]);
+    }
 }

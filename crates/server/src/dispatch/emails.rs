@@ -9,9 +9,7 @@ use switchyard_core::rating::Usage;
 use switchyard_providers::capability::EmailRequest;
 use switchyard_providers::events::{EmailEvent, EmailEventType};
 use switchyard_providers::{Adapter, ProviderError};
-use switchyard_store::{
-    EmailRecord, NewEmailEvent, Outbox, StatusMove, StoreError, Suppression,
-};
+use switchyard_store::{EmailRecord, NewEmailEvent, Outbox, StatusMove, StoreError, Suppression};
 
 /// Where an email's events come from when Switchyard saw them itself (tracking links,
 /// the unsubscribe page).
@@ -279,7 +277,11 @@ pub async fn record(
         });
         let name = format!("email.{}", h.event.as_str());
         if let Err(e) = crate::events_out::emit(state, &email.org_id, &name, payload).await {
-            tracing::warn!(email = email.id, error = e.message, "email event not queued");
+            tracing::warn!(
+                email = email.id,
+                error = e.message,
+                "email event not queued"
+            );
         }
     }
     if moved {

@@ -178,8 +178,14 @@ pub fn check(body: &SendEmail, html: Option<String>, subject: String) -> ApiResu
     if to.is_empty() {
         return Err(ApiError::invalid("to", "to needs at least one recipient"));
     }
-    let cc = mailboxes("cc", &body.cc.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let bcc = mailboxes("bcc", &body.bcc.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let cc = mailboxes(
+        "cc",
+        &body.cc.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    let bcc = mailboxes(
+        "bcc",
+        &body.bcc.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
     let reply_to = body
         .reply_to
         .as_deref()
@@ -189,7 +195,9 @@ pub fn check(body: &SendEmail, html: Option<String>, subject: String) -> ApiResu
     if total > MAX_RECIPIENTS {
         return Err(ApiError::invalid(
             "to",
-            format!("an email can have at most {MAX_RECIPIENTS} recipients in to, cc and bcc; it has {total}"),
+            format!(
+                "an email can have at most {MAX_RECIPIENTS} recipients in to, cc and bcc; it has {total}"
+            ),
         ));
     }
     if !body.transactional && total > 1 {
@@ -206,7 +214,10 @@ pub fn check(body: &SendEmail, html: Option<String>, subject: String) -> ApiResu
         ));
     }
     if subject.trim().is_empty() || subject.len() > 998 {
-        return Err(ApiError::invalid("subject", "subject must be 1 to 998 bytes"));
+        return Err(ApiError::invalid(
+            "subject",
+            "subject must be 1 to 998 bytes",
+        ));
     }
     if body.text.is_none() && html.is_none() {
         return Err(ApiError::invalid("text", "give text, html or a template"));
@@ -288,7 +299,10 @@ pub async fn attachments(specs: &[AttachmentSpec]) -> ApiResult<Vec<Attachment>>
         let field = |name: &str| format!("attachments[{i}].{name}");
         if spec.filename.trim().is_empty()
             || spec.filename.len() > 255
-            || spec.filename.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+            || spec
+                .filename
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '\\')
         {
             return Err(ApiError::invalid(
                 &field("filename"),
@@ -511,11 +525,23 @@ mod tests {
         };
         let cases = [
             (with("to", "bad@@x".into()), "to[0]"),
-            (with("from", "news@shop.example\r\nBcc: x@y.z".into()), "from"),
-            (with("subject", "Hi\r\nBcc: victim@example.com".into()), "subject"),
-            (with("cc", serde_json::json!(["ok@example.com", "nope"])), "cc[1]"),
+            (
+                with("from", "news@shop.example\r\nBcc: x@y.z".into()),
+                "from",
+            ),
+            (
+                with("subject", "Hi\r\nBcc: victim@example.com".into()),
+                "subject",
+            ),
+            (
+                with("cc", serde_json::json!(["ok@example.com", "nope"])),
+                "cc[1]",
+            ),
             (with("reply_to", "a\nb@example.com".into()), "reply_to"),
-            (with("tags", serde_json::json!(["ok", "no spaces"])), "tags[1]"),
+            (
+                with("tags", serde_json::json!(["ok", "no spaces"])),
+                "tags[1]",
+            ),
         ];
         for (b, expected) in cases {
             let subject = b.subject.clone();
@@ -541,27 +567,44 @@ mod tests {
         finish(&mut c, "em_1", b.tracking, &settings);
         let headers = &c.request.headers;
         assert_eq!(headers[0].0, "List-Unsubscribe");
-        assert!(headers[0].1.starts_with("<mailto:unsubscribe@shop.example?subject=unsubscribe%20"));
+        assert!(
+            headers[0]
+                .1
+                .starts_with("<mailto:unsubscribe@shop.example?subject=unsubscribe%20")
+        );
         assert!(headers[0].1.contains(", <https://sy.example/u/"));
         assert_eq!(
             headers[1],
-            ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into())
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into()
+            )
         );
         let html = c.request.html.as_deref().unwrap_or_default();
         assert!(html.contains("href=\"https://sy.example/t/c/"), "{html}");
-        assert!(html.contains("<img src=\"https://sy.example/t/o/"), "{html}");
+        assert!(
+            html.contains("<img src=\"https://sy.example/t/o/"),
+            "{html}"
+        );
         assert!(c.size_bytes > 600);
 
-        let mut t = body(serde_json::json!({"from": "a@shop.example", "to": ["b@example.com", "c@example.com"], "subject": "Receipt", "text": "x", "transactional": true}));
+        let mut t = body(
+            serde_json::json!({"from": "a@shop.example", "to": ["b@example.com", "c@example.com"], "subject": "Receipt", "text": "x", "transactional": true}),
+        );
         t.tracking = TrackingSpec::default();
         let mut c = check(&t, None, t.subject.clone()).expect("valid");
         finish(&mut c, "em_2", t.tracking, &settings);
-        assert!(c.request.headers.is_empty(), "transactional: no unsubscribe");
+        assert!(
+            c.request.headers.is_empty(),
+            "transactional: no unsubscribe"
+        );
     }
 
     #[test]
     fn marketing_email_goes_to_one_recipient() {
-        let b = body(serde_json::json!({"from": "a@shop.example", "to": ["b@example.com", "c@example.com"], "subject": "S", "text": "x"}));
+        let b = body(
+            serde_json::json!({"from": "a@shop.example", "to": ["b@example.com", "c@example.com"], "subject": "S", "text": "x"}),
+        );
         let e = check(&b, None, "S".into()).expect_err("two recipients");
         assert_eq!(field(&e), "to");
         assert!(e.message.contains("transactional"), "{}", e.message);

@@ -124,7 +124,11 @@ mod tests {
         ];
         for link in &links {
             let token = sign(&KEY, link);
-            assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+            assert!(
+                token
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            );
             assert_eq!(verify(&KEY, &token).as_ref(), Some(link));
             assert_eq!(verify(&[8; 32], &token), None, "another key");
             let (payload, tag) = token.split_once('.').expect("two parts");
@@ -137,7 +141,10 @@ mod tests {
                 URL_SAFE_NO_PAD.encode(forged.payload().as_bytes())
             );
             assert_eq!(verify(&KEY, &swapped), None, "payload swapped");
-            assert_eq!(verify(&KEY, &format!("{payload}.{}", &tag[..tag.len() - 2])), None);
+            assert_eq!(
+                verify(&KEY, &format!("{payload}.{}", &tag[..tag.len() - 2])),
+                None
+            );
             assert_eq!(verify(&KEY, payload), None, "no tag");
         }
         assert_eq!(verify(&KEY, "garbage"), None);

@@ -32,8 +32,7 @@ pub fn rewrite_links(
         out.push_str(&html[rest..url_start]);
         let url = decode_entities(raw.trim());
         let lower_url = url.to_ascii_lowercase();
-        if (lower_url.starts_with("http://") || lower_url.starts_with("https://")) && !keep(&url)
-        {
+        if (lower_url.starts_with("http://") || lower_url.starts_with("https://")) && !keep(&url) {
             out.push_str(&rewrite(&url));
         } else {
             out.push_str(raw);
@@ -78,7 +77,9 @@ mod tests {
             |url| url.starts_with("https://sy.example/u/"),
             |url| format!("https://sy.example/t/c/[{url}]"),
         );
-        assert!(out.contains(r#"href="https://sy.example/t/c/[https://shop.example/sale?a=1&b=2]""#));
+        assert!(
+            out.contains(r#"href="https://sy.example/t/c/[https://shop.example/sale?a=1&b=2]""#)
+        );
         assert!(out.contains("HREF='https://sy.example/t/c/[http://x.example/]'"));
         assert!(out.contains(r#"href="mailto:help@shop.example""#));
         assert!(out.contains(r##"href="#top""##));
@@ -96,7 +97,10 @@ mod tests {
     #[test]
     fn the_pixel_goes_before_the_body_ends() {
         let out = add_pixel("<html><body><p>Hi</p></BODY></html>", "https://t/o/1");
-        assert!(out.ends_with(r#"style="display:none;border:0"></BODY></html>"#), "{out}");
+        assert!(
+            out.ends_with(r#"style="display:none;border:0"></BODY></html>"#),
+            "{out}"
+        );
         assert!(add_pixel("<p>Hi</p>", "x").starts_with("<p>Hi</p><img"));
     }
 }
