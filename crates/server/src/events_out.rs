@@ -45,7 +45,6 @@ fn wants(event_types: &str, event_type: &str) -> bool {
 /// Queues an event for every active endpoint of the organisation that wants it.
 pub async fn emit(state: &Shared, org: &str, event_type: &str, data: Value) -> ApiResult<()> {
     let endpoints: Vec<String> = state
-        .store
         .event_endpoints(org)
         .await?
         .into_iter()

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchyard_providers::http::HttpClient;
 use switchyard_sandbox::{Sandbox, SandboxConfig};
-use switchyard_store::{ApiKey, Store};
+use switchyard_store::{ApiKey, EventEndpoint, Store};
 
 /// Server settings that handlers read.
 #[derive(Debug, Clone)]
@@ -66,7 +66,11 @@ pub struct AppState {
     /// Wakes the event delivery worker when an event is queued.
     pub deliveries_due: tokio::sync::Notify,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
+    endpoints_cache: Mutex<HashMap<String, (Vec<EventEndpoint>, Instant)>>,
 }
+
+/// How long an organisation's list of event endpoints is reused before it is read again.
+pub const ENDPOINTS_CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// How long a resolved API key is trusted before it is looked up again (a revoked key
 /// stops working within this time on every instance).
@@ -94,6 +98,7 @@ impl AppState {
             metrics,
             settings,
             auth_cache: Mutex::new(HashMap::new()),
+            endpoints_cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -121,6 +126,33 @@ impl AppState {
             }
         }
         Ok(found)
+    }
+
+    /// The organisation's event endpoints, from a short-lived cache or the store: every
+    /// status change asks, and the list rarely changes. A change on this instance is seen
+    /// at once; one made on another instance within [`ENDPOINTS_CACHE_TTL`].
+    pub async fn event_endpoints(
+        &self,
+        org: &str,
+    ) -> Result<Vec<EventEndpoint>, switchyard_store::StoreError> {
+        if let Ok(cache) = self.endpoints_cache.lock()
+            && let Some((list, at)) = cache.get(org)
+            && at.elapsed() < ENDPOINTS_CACHE_TTL
+        {
+            return Ok(list.clone());
+        }
+        let list = self.store.event_endpoints(org).await?;
+        if let Ok(mut cache) = self.endpoints_cache.lock() {
+            cache.insert(org.to_string(), (list.clone(), Instant::now()));
+        }
+        Ok(list)
+    }
+
+    /// Forgets the cached endpoints of an organisation (after a change on this instance).
+    pub fn forget_event_endpoints(&self, org: &str) {
+        if let Ok(mut cache) = self.endpoints_cache.lock() {
+            cache.remove(org);
+        }
     }
 
     /// Forgets cached keys (after a revocation on this instance).

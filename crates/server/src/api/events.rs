@@ -15,7 +15,24 @@ use serde_json::{Value, json};
 use switchyard_store::{EventEndpoint, Role};
 
 /// Event types an endpoint can ask for.
-pub const EVENT_TYPES: &[&str] = &["message.status", "message.inbound", "call.inbound", "ping"];
+pub const EVENT_TYPES: &[&str] = &[
+    "message.status",
+    "message.inbound",
+    "call.status",
+    "call.inbound",
+    "email.status",
+    "email.sent",
+    "email.delivered",
+    "email.deferred",
+    "email.hard_bounce",
+    "email.soft_bounce",
+    "email.dropped",
+    "email.complained",
+    "email.opened",
+    "email.clicked",
+    "email.unsubscribed",
+    "ping",
+];
 
 /// A new endpoint.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -79,6 +96,7 @@ pub async fn create(
         .store
         .insert_event_endpoint(auth.org(), url.as_str(), &sealed, &types_json)
         .await?;
+    state.forget_event_endpoints(auth.org());
     Ok((StatusCode::CREATED, axum::Json(view(&saved, Some(&secret)))))
 }
 
@@ -102,6 +120,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     auth.require(Role::Admin)?;
     if state.store.delete_event_endpoint(auth.org(), &id).await? {
+        state.forget_event_endpoints(auth.org());
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("event endpoint"))
