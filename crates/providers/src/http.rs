@@ -629,6 +629,70 @@ pub(crate) mod double {
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
 
+    /// Parses `body` as a webhook with no headers (parsing never looks at them).
+    pub fn parse_webhook(
+        webhooks: &dyn crate::capability::Webhooks,
+        body: &[u8],
+    ) -> Result<Vec<crate::events::ProviderEvent>, crate::capability::WebhookError> {
+        let headers = HeaderMap::new();
+        webhooks.parse(&crate::capability::WebhookRequest {
+            url: "https://sy.example/v1/webhooks/p1",
+            headers: &headers,
+            body,
+            now_secs: 0,
+        })
+    }
+
+    /// The one email event a documented fixture must become.
+    pub struct ExpectedEmail {
+        /// Normalised type.
+        pub event: crate::events::EmailEventType,
+        /// The provider's message id.
+        pub message_id: &'static str,
+        /// Switchyard's id, when echoed.
+        pub email_id: Option<&'static str>,
+        /// Recipient.
+        pub recipient: &'static str,
+        /// Reason.
+        pub reason: Option<&'static str>,
+        /// Link clicked.
+        pub url: Option<&'static str>,
+        /// Dedupe key.
+        pub dedupe_key: &'static str,
+        /// When it happened.
+        pub occurred_at_ms: i64,
+    }
+
+    /// Checks that each fixture parses to exactly its expected event, and to the same
+    /// dedupe key when delivered again.
+    pub fn check_email_events(
+        webhooks: &dyn crate::capability::Webhooks,
+        cases: &[(&str, ExpectedEmail)],
+    ) {
+        for (body, want) in cases {
+            let events = parse_webhook(webhooks, body.as_bytes()).expect("parsed");
+            assert_eq!(events.len(), 1, "{body}");
+            let e = &events[0];
+            let key = want.dedupe_key;
+            assert_eq!(e.dedupe_key, key);
+            assert_eq!(e.occurred_at_ms, Some(want.occurred_at_ms), "{key}");
+            let crate::events::EventKind::Email(email) = &e.kind else {
+                panic!("not an email event: {e:?}");
+            };
+            assert_eq!(email.event, want.event, "{key}");
+            assert_eq!(email.message_id, want.message_id, "{key}");
+            assert_eq!(email.email_id.as_deref(), want.email_id, "{key}");
+            assert_eq!(email.recipient.as_deref(), Some(want.recipient), "{key}");
+            assert_eq!(email.reason.as_deref(), want.reason, "{key}");
+            assert_eq!(email.url.as_deref(), want.url, "{key}");
+            let again = parse_webhook(webhooks, body.as_bytes()).expect("again");
+            assert_eq!(
+                again[0].dedupe_key, e.dedupe_key,
+                "a redelivery has the same key"
+            );
+        }
+    }
+
     /// One request as the server received it.
     #[derive(Debug, Clone)]
     pub struct Recorded {

@@ -4,9 +4,9 @@
 
 use crate::capability::{EmailRequest, Mailbox};
 use crate::error::{ErrorClass, ProviderError};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{
-    Attachment, Mailbox as LettreMailbox, Message, MessageBuilder, MultiPart, SinglePart,
+    Attachment, Body, Mailbox as LettreMailbox, Message, MessageBuilder, MultiPart, SinglePart,
 };
 
 /// The message, ready for the wire. The `Bcc` header is left out (blind copies travel only
@@ -70,9 +70,10 @@ pub fn build(provider: &'static str, req: &EmailRequest) -> Result<Message, Prov
                     a.filename, a.content_type
                 ))
             })?;
-            mixed = mixed.singlepart(
-                Attachment::new(a.filename.clone()).body(a.content.clone(), content_type),
-            );
+            // Always base64: binary files may hold NULs and bare CRs that 7bit cannot carry.
+            let body = Body::new_with_encoding(a.content.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| invalid(format!("attachment {:?} cannot be encoded", a.filename)))?;
+            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(body, content_type));
         }
         builder.multipart(mixed)
     };
@@ -97,53 +98,30 @@ enum Part {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capability::Attachment as File;
 
     fn request() -> EmailRequest {
-        EmailRequest {
-            email_id: "em_1".into(),
-            from: Mailbox {
-                name: Some("Zoë Shop".into()),
-                address: "news@shop.example".into(),
-            },
-            to: vec![Mailbox::new("ada@example.com")],
-            cc: vec![Mailbox::new("cc@example.com")],
-            bcc: vec![Mailbox::new("hidden@example.com")],
-            reply_to: Some(Mailbox::new("help@shop.example")),
-            subject: "Grüße – 10 % off".into(),
-            text: Some("Hello".into()),
-            html: Some("<p>Hello</p>".into()),
-            attachments: vec![File {
-                filename: "terms.pdf".into(),
-                content_type: "application/pdf".into(),
-                content: b"%PDF-1.4".to_vec(),
-            }],
-            headers: vec![(
-                "List-Unsubscribe-Post".into(),
-                "List-Unsubscribe=One-Click".into(),
-            )],
-            tags: vec![],
-            provider_tracking: false,
-            idempotency_key: "k".into(),
-        }
+        crate::http::double::full_email()
     }
 
     #[test]
     fn headers_parts_and_no_bcc() -> Result<(), ProviderError> {
         let message = build("smtp", &request())?;
         let text = String::from_utf8_lossy(&message.formatted()).into_owned();
-        assert!(text.contains("Message-ID: <em_1@shop.example>"), "{text}");
+        assert!(
+            text.contains("Message-ID: <em_01HZX3@mg.example.com>"),
+            "{text}"
+        );
         assert!(text.contains("Subject: =?utf-8?"), "{text}");
         assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(text.contains("Content-Type: multipart/mixed"));
         assert!(text.contains("Content-Type: multipart/alternative"));
-        assert!(text.contains("filename=\"terms.pdf\""));
+        assert!(text.contains("Content-Type: application/pdf"));
         assert!(
-            !text.contains("hidden@example.com"),
+            !text.contains("audit@example.com"),
             "Bcc must not be a header"
         );
         let envelope = message.envelope();
-        assert_eq!(envelope.to().len(), 3);
+        assert_eq!(envelope.to().len(), 4);
         Ok(())
     }
 

@@ -74,7 +74,8 @@ async fn run_once(args: &SmtpArgs, pool: u32, fresh: bool) -> Result<Value> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        let (issued, shared, host, port) = (issued.clone(), shared.clone(), args.host.clone(), args.port);
+        let (issued, shared, host, port) =
+            (issued.clone(), shared.clone(), args.host.clone(), args.port);
         let total = args.messages;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -85,7 +86,11 @@ async fn run_once(args: &SmtpArgs, pool: u32, fresh: bool) -> Result<Value> {
                     break;
                 }
                 let t = Instant::now();
-                let sender = if fresh { adapter(&host, port, 1) } else { Ok(shared.clone()) };
+                let sender = if fresh {
+                    adapter(&host, port, 1)
+                } else {
+                    Ok(shared.clone())
+                };
                 let ok = match sender {
                     Ok(sender) => sender.send_email(&email(i)).await.is_ok(),
                     Err(_) => false,
@@ -105,7 +110,11 @@ async fn run_once(args: &SmtpArgs, pool: u32, fresh: bool) -> Result<Value> {
     }
     let secs = started.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
-    let pct = |p: f64| all.get(((all.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        all.get(((all.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     Ok(json!({
         "emails": all.len(), "errors": errors, "per_sec": (all.len() as f64 / secs).round(),
         "p50_ms": ms3(pct(0.5)), "p99_ms": ms3(pct(0.99)),
@@ -116,12 +125,15 @@ pub fn run(args: &SmtpArgs) -> Result<ExitCode> {
     if args.messages == 0 || args.concurrency == 0 || args.pool == 0 {
         bail!("--messages, --concurrency and --pool must be at least 1");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let pooled = run_once(args, args.pool, false).await?;
         let one = run_once(args, 1, false).await?;
         let fresh = run_once(args, 1, true).await?;
-        let ratio = pooled["per_sec"].as_f64().unwrap_or(0.0) / fresh["per_sec"].as_f64().unwrap_or(1.0).max(1.0);
+        let ratio = pooled["per_sec"].as_f64().unwrap_or(0.0)
+            / fresh["per_sec"].as_f64().unwrap_or(1.0).max(1.0);
         println!(
             "{}",
             json!({

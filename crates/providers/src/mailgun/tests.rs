@@ -5,6 +5,7 @@ use super::*;
 use crate::capability::{Connection, Email, EmailRequest, WebhookError, WebhookRequest, Webhooks};
 use crate::error::{Delivery, ErrorClass};
 use crate::events::{EmailEventType, EventKind, ProviderEvent};
+use crate::http::double::ExpectedEmail;
 use crate::http::double::{Double, context, full_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -373,24 +374,7 @@ static WEBHOOKS: std::sync::LazyLock<Mailgun> =
     std::sync::LazyLock::new(|| client("http://127.0.0.1:9"));
 
 fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, WebhookError> {
-    let headers = http::HeaderMap::new();
-    WEBHOOKS.parse(&WebhookRequest {
-        url: "https://sy.example/v1/webhooks/p1",
-        headers: &headers,
-        body,
-        now_secs: 0,
-    })
-}
-
-struct Expected {
-    event: EmailEventType,
-    message_id: &'static str,
-    email_id: Option<&'static str>,
-    recipient: &'static str,
-    reason: Option<&'static str>,
-    url: Option<&'static str>,
-    dedupe_key: &'static str,
-    occurred_at_ms: i64,
+    crate::http::double::parse_webhook(&*WEBHOOKS, body)
 }
 
 /// Fixtures follow the payloads of Mailgun's "Webhook Payloads" page
@@ -398,10 +382,10 @@ struct Expected {
 /// and the event samples of its Events API reference.
 #[test]
 fn every_documented_event_type_is_normalised() {
-    let cases: [(&str, Expected); 10] = [
+    let cases: [(&str, ExpectedEmail); 10] = [
         (
             include_str!("fixtures/accepted.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Sent,
                 message_id: "20260203192638.000be97f99f8cea1@sample.mailgun.com",
                 email_id: None,
@@ -414,7 +398,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/delivered.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Delivered,
                 message_id: "20260203192638.000be97f99f8cea1@sample.mailgun.com",
                 email_id: Some("em_01HZX3"),
@@ -427,7 +411,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/failed_permanent.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::HardBounce,
                 message_id: "20130822185902.31528.73196@samples.mailgun.org",
                 email_id: Some("em_01HZX3"),
@@ -440,7 +424,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/failed_temporary.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Deferred,
                 message_id: "20130813230036.10303.40433@samples.mailgun.org",
                 email_id: None,
@@ -453,7 +437,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/failed_suppressed.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Dropped,
                 message_id: "20260203193000.0001@sample.mailgun.com",
                 email_id: Some("em_01HZX4"),
@@ -466,7 +450,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/rejected.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Dropped,
                 message_id: "20260203193100.0002@sample.mailgun.com",
                 email_id: Some("em_01HZX5"),
@@ -479,7 +463,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/opened.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Opened,
                 message_id: "20260203192638.000be97f99f8cea1@sample.mailgun.com",
                 email_id: Some("em_01HZX3"),
@@ -492,7 +476,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/clicked.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Clicked,
                 message_id: "20260203192638.000be97f99f8cea1@sample.mailgun.com",
                 email_id: Some("em_01HZX3"),
@@ -505,7 +489,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/unsubscribed.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Unsubscribed,
                 message_id: "20260203192638.000be97f99f8cea1@sample.mailgun.com",
                 email_id: Some("em_01HZX3"),
@@ -518,7 +502,7 @@ fn every_documented_event_type_is_normalised() {
         ),
         (
             include_str!("fixtures/complained.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Complained,
                 message_id: "20260203192638.000be97f99f8cea1@sample.mailgun.com",
                 email_id: Some("em_01HZX3"),
@@ -530,32 +514,7 @@ fn every_documented_event_type_is_normalised() {
             },
         ),
     ];
-    for (body, want) in cases {
-        let events = parse(body.as_bytes()).expect("parsed");
-        assert_eq!(events.len(), 1, "{body}");
-        let e = &events[0];
-        assert_eq!(e.dedupe_key, want.dedupe_key);
-        assert_eq!(
-            e.occurred_at_ms,
-            Some(want.occurred_at_ms),
-            "{}",
-            want.dedupe_key
-        );
-        let EventKind::Email(email) = &e.kind else {
-            panic!("not an email event: {e:?}");
-        };
-        assert_eq!(email.event, want.event, "{}", want.dedupe_key);
-        assert_eq!(email.message_id, want.message_id);
-        assert_eq!(email.email_id.as_deref(), want.email_id);
-        assert_eq!(email.recipient.as_deref(), Some(want.recipient));
-        assert_eq!(email.reason.as_deref(), want.reason, "{}", want.dedupe_key);
-        assert_eq!(email.url.as_deref(), want.url);
-        // A redelivery of the same event has the same key.
-        assert_eq!(
-            parse(body.as_bytes()).expect("again")[0].dedupe_key,
-            e.dedupe_key
-        );
-    }
+    crate::http::double::check_email_events(&*WEBHOOKS, &cases);
 }
 
 #[test]

@@ -5,6 +5,7 @@ use super::*;
 use crate::capability::{Connection, Email, EmailRequest, WebhookError, WebhookRequest, Webhooks};
 use crate::error::{Delivery, ErrorClass};
 use crate::events::{EmailEventType, EventKind, ProviderEvent};
+use crate::http::double::ExpectedEmail;
 use crate::http::double::{Double, context, full_email};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -315,24 +316,7 @@ static WEBHOOKS: std::sync::LazyLock<Postmark> =
     std::sync::LazyLock::new(|| client("http://127.0.0.1:9"));
 
 fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, WebhookError> {
-    let headers = http::HeaderMap::new();
-    WEBHOOKS.parse(&WebhookRequest {
-        url: "https://sy.example/v1/webhooks/p1",
-        headers: &headers,
-        body,
-        now_secs: 0,
-    })
-}
-
-struct Expected {
-    event: EmailEventType,
-    message_id: &'static str,
-    email_id: Option<&'static str>,
-    recipient: &'static str,
-    reason: Option<&'static str>,
-    url: Option<&'static str>,
-    dedupe_key: &'static str,
-    occurred_at_ms: i64,
+    crate::http::double::parse_webhook(&*WEBHOOKS, body)
 }
 
 /// Fixtures are the examples of Postmark's webhook pages (delivery-webhook,
@@ -341,10 +325,10 @@ struct Expected {
 /// other bounce types from its bounce type table.
 #[test]
 fn every_documented_record_type_is_normalised() {
-    let cases: [(&str, Expected); 9] = [
+    let cases: [(&str, ExpectedEmail); 9] = [
         (
             include_str!("fixtures/delivery.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Delivered,
                 message_id: "883953f4-6105-42a2-a16a-77a8eac79483",
                 email_id: Some("em_01HZX3"),
@@ -357,7 +341,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/bounce_hard.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::HardBounce,
                 message_id: "883953f4-6105-42a2-a16a-77a8eac79483",
                 email_id: Some("em_01HZX3"),
@@ -372,7 +356,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/bounce_transient.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Deferred,
                 message_id: "883953f4-6105-42a2-a16a-77a8eac79483",
                 email_id: Some("em_01HZX3"),
@@ -387,7 +371,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/bounce_soft.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::SoftBounce,
                 message_id: "a8c4f7e2-0b1d-4c6e-9f3a-2d5b8e1c7a90",
                 email_id: None,
@@ -402,7 +386,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/bounce_manually_deactivated.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Dropped,
                 message_id: "b9d5a8f3-1c2e-4d7f-8a4b-3e6c9f2d8b01",
                 email_id: Some("em_01HZX7"),
@@ -415,7 +399,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/spam_complaint.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Complained,
                 message_id: "00000000-0000-0000-0000-000000000000",
                 email_id: Some("em_01HZX3"),
@@ -428,7 +412,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/open.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Opened,
                 message_id: "883953f4-6105-42a2-a16a-77a8eac79483",
                 email_id: Some("em_01HZX3"),
@@ -441,7 +425,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/click.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Clicked,
                 message_id: "00000000-0000-0000-0000-000000000000",
                 email_id: Some("em_01HZX3"),
@@ -454,7 +438,7 @@ fn every_documented_record_type_is_normalised() {
         ),
         (
             include_str!("fixtures/subscription_change.json"),
-            Expected {
+            ExpectedEmail {
                 event: EmailEventType::Unsubscribed,
                 message_id: "883953f4-6105-42a2-a16a-77a8eac79483",
                 email_id: Some("em_01HZX3"),
@@ -466,27 +450,7 @@ fn every_documented_record_type_is_normalised() {
             },
         ),
     ];
-    for (body, want) in cases {
-        let events = parse(body.as_bytes()).expect("parsed");
-        assert_eq!(events.len(), 1, "{body}");
-        let e = &events[0];
-        assert_eq!(e.dedupe_key, want.dedupe_key);
-        assert_eq!(
-            e.occurred_at_ms,
-            Some(want.occurred_at_ms),
-            "{}",
-            want.dedupe_key
-        );
-        let EventKind::Email(email) = &e.kind else {
-            panic!("not an email event: {e:?}");
-        };
-        assert_eq!(email.event, want.event, "{}", want.dedupe_key);
-        assert_eq!(email.message_id, want.message_id);
-        assert_eq!(email.email_id.as_deref(), want.email_id);
-        assert_eq!(email.recipient.as_deref(), Some(want.recipient));
-        assert_eq!(email.reason.as_deref(), want.reason, "{}", want.dedupe_key);
-        assert_eq!(email.url.as_deref(), want.url);
-    }
+    crate::http::double::check_email_events(&*WEBHOOKS, &cases);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! many messages over the pool.
 
 use super::*;
-use crate::capability::{Attachment, Email, EmailRequest, Mailbox};
+use crate::capability::{Email, EmailRequest};
 use crate::error::{Delivery, ErrorClass};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -108,44 +108,12 @@ impl Server {
     }
 }
 
-const PDF: &[u8] = b"%PDF-1.4\n\x00\xff\xfe binary";
-
+/// The shared every-field email with its own id.
 fn request(id: &str) -> EmailRequest {
     EmailRequest {
         email_id: id.into(),
-        from: Mailbox {
-            name: Some("Zoë's Shop".into()),
-            address: "news@shop.example".into(),
-        },
-        to: vec![Mailbox {
-            name: Some("Ada Lovelace".into()),
-            address: "ada@example.com".into(),
-        }],
-        cc: vec![Mailbox::new("cc@example.com")],
-        bcc: vec![Mailbox::new("hidden@example.com")],
-        reply_to: Some(Mailbox::new("help@shop.example")),
-        subject: "Grüße aus Köln — 10 % off ✓".into(),
-        text: Some("Hello Ada,\nthe sale starts today.".into()),
-        html: Some("<p>Hello Ada,</p><p>the sale starts <b>today</b>.</p>".into()),
-        attachments: vec![Attachment {
-            filename: "terms.pdf".into(),
-            content_type: "application/pdf".into(),
-            content: PDF.to_vec(),
-        }],
-        headers: vec![
-            (
-                "List-Unsubscribe".into(),
-                "<mailto:unsubscribe@shop.example?subject=u-tok>, <https://sy.example/u/tok>"
-                    .into(),
-            ),
-            (
-                "List-Unsubscribe-Post".into(),
-                "List-Unsubscribe=One-Click".into(),
-            ),
-        ],
-        tags: vec!["sale".into()],
-        provider_tracking: false,
         idempotency_key: format!("{id}:0"),
+        ..crate::http::double::full_email()
     }
 }
 
@@ -160,27 +128,33 @@ async fn starttls_with_auth_delivers_the_exact_message() {
         .send_email(&request("em_mime"))
         .await
         .expect("accepted");
-    assert_eq!(sent.message_id, "em_mime@shop.example");
+    assert_eq!(sent.message_id, "em_mime@mg.example.com");
+    let want = crate::http::double::full_email();
 
     let (got, raw) = server.received(1).await;
     assert_eq!(got["tls"], true);
     assert_eq!(got["auth_user"], "mailer");
-    assert_eq!(got["mail_from"], "news@shop.example");
+    assert_eq!(got["mail_from"], "news@mg.example.com");
     assert_eq!(
         got["rcpt_tos"],
-        serde_json::json!(["ada@example.com", "cc@example.com", "hidden@example.com"])
+        serde_json::json!([
+            "zoe@example.com",
+            "bob@example.com",
+            "carol@example.com",
+            "audit@example.com"
+        ])
     );
     let headers = &got["headers"];
-    assert_eq!(headers["Subject"], "Grüße aus Köln — 10 % off ✓");
-    assert_eq!(headers["From"], "Zoë's Shop <news@shop.example>");
-    assert_eq!(headers["To"], "Ada Lovelace <ada@example.com>");
-    assert_eq!(headers["Cc"], "cc@example.com");
-    assert_eq!(headers["Reply-To"], "help@shop.example");
-    assert_eq!(headers["Message-ID"], "<em_mime@shop.example>");
+    assert_eq!(headers["Subject"], want.subject.as_str());
+    assert_eq!(headers["From"], "\"Acme, Inc.\" <news@mg.example.com>");
     assert_eq!(
-        headers["List-Unsubscribe"],
-        "<mailto:unsubscribe@shop.example?subject=u-tok>, <https://sy.example/u/tok>"
+        headers["To"],
+        "Zoë Ågren <zoe@example.com>, bob@example.com"
     );
+    assert_eq!(headers["Cc"], "carol@example.com");
+    assert_eq!(headers["Reply-To"], "Support <support@example.com>");
+    assert_eq!(headers["Message-ID"], "<em_mime@mg.example.com>");
+    assert_eq!(headers["List-Unsubscribe"], want.headers[0].1.as_str());
     assert_eq!(
         headers["List-Unsubscribe-Post"],
         "List-Unsubscribe=One-Click"
@@ -197,20 +171,18 @@ async fn starttls_with_auth_delivers_the_exact_message() {
     let alternative = &body["parts"][0];
     assert_eq!(alternative["content_type"], "multipart/alternative");
     assert_eq!(alternative["parts"][0]["content_type"], "text/plain");
-    assert_eq!(
-        alternative["parts"][0]["text"],
-        "Hello Ada,\r\nthe sale starts today."
-    );
+    assert_eq!(alternative["parts"][0]["text"], "Hello Zoë");
     assert_eq!(alternative["parts"][1]["content_type"], "text/html");
-    assert_eq!(
-        alternative["parts"][1]["text"],
-        "<p>Hello Ada,</p><p>the sale starts <b>today</b>.</p>"
-    );
+    assert_eq!(alternative["parts"][1]["text"], "<p>Hello Zoë</p>");
     let file = &body["parts"][1];
     assert_eq!(file["content_type"], "application/pdf");
-    assert_eq!(file["filename"], "terms.pdf");
+    assert_eq!(file["filename"], "invoice-€.pdf");
     assert_eq!(file["transfer_encoding"], "base64");
-    let hex: String = PDF.iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = want.attachments[0]
+        .content
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(file["hex"], hex);
 }
 

@@ -67,25 +67,7 @@ impl Outbound for CallRecord {
         }
     }
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn org_id(&self) -> &str {
-        &self.org_id
-    }
-
-    fn to(&self) -> &str {
-        &self.to
-    }
-
-    fn plan(&self) -> &str {
-        &self.plan
-    }
-
-    fn next_candidate(&self) -> i64 {
-        self.next_candidate
-    }
+    super::stored_entry_fields!();
 
     async fn load(state: &Shared, id: &str) -> Result<Option<Self>, StoreError> {
         state.store.call_by_id(id).await

@@ -44,7 +44,34 @@ pub struct Accepted {
     pub status: &'static str,
 }
 
-/// A message or a call, as the dispatcher sees it.
+/// The [`Outbound`] accessors of a stored entry whose fields bear the same names (`id`,
+/// `org_id`, `to`, `plan`, `next_candidate`), as messages, calls and emails do.
+macro_rules! stored_entry_fields {
+    () => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+
+        fn org_id(&self) -> &str {
+            &self.org_id
+        }
+
+        fn to(&self) -> &str {
+            &self.to
+        }
+
+        fn plan(&self) -> &str {
+            &self.plan
+        }
+
+        fn next_candidate(&self) -> i64 {
+            self.next_candidate
+        }
+    };
+}
+pub(crate) use stored_entry_fields;
+
+/// A message, a call or an email, as the dispatcher sees it.
 #[async_trait::async_trait]
 pub trait Outbound: Send + Sync + Sized + 'static {
     /// Where it is stored.
