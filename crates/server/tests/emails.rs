@@ -381,3 +381,62 @@ async fn bad_input_names_the_field_and_stores_nothing() {
         assert_eq!(first["id"], second["id"]);
     }
 }
+
+/// Serves `/terms.pdf` (2,000 bytes) and answers 404 to anything else, like a file host.
+async fn file_host() -> String {
+    let app = axum::Router::new().route(
+        "/terms.pdf",
+        axum::routing::get(|| async { vec![b'%'; 2000] }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn attachments_by_url_are_fetched_and_costed() {
+    for t in testing::all().await {
+        let server = start_sandboxed(t.store.clone(), 14, 50.0).await;
+        let (_, key) = tenant(&t.store, Role::Admin).await;
+        let cheap = mailer(&server, &key, "Budget Mail", CHEAP).await;
+        let host = file_host().await;
+        let mut body = marketing("ada@example.com");
+        body["attachments"] = json!([
+            {"filename": "terms.pdf", "content_type": "application/pdf", "url": format!("{host}/terms.pdf")},
+            {"filename": "note.txt", "content_type": "text/plain", "content": "aGVsbG8="}
+        ]);
+        let (status, sent) = server.post("/v1/emails", &key, body.clone()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+        let id = sent["id"].as_str().expect("id").to_string();
+        let e = wait_for(&server, &key, &id, |e| e["status"] == "delivered").await;
+        assert_eq!(e["provider_id"], cheap.as_str());
+        assert_eq!(e["attachments"], 2);
+        // 0.10 per 1,000 plus 0.01 per attachment: 0.0001 + 0.02.
+        assert_eq!(e["cost"], "0.0201");
+        let sandbox = server.running.sandbox.as_ref().expect("sandbox");
+        let received = sandbox
+            .emails()
+            .into_iter()
+            .map(|m| m.to_string())
+            .find(|m| m.contains(&id))
+            .expect("received");
+        assert!(received.contains(r#""filename":"terms.pdf""#), "{received}");
+        assert!(received.contains(r#""size":2000"#), "{received}");
+        assert!(received.contains(r#""size":5"#), "{received}");
+
+        body["attachments"] = json!([{"filename": "gone.pdf", "url": format!("{host}/gone.pdf")}]);
+        let (status, err) = server.post("/v1/emails", &key, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["details"]["field"], "attachments[0].url");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("404"),
+            "{err}"
+        );
+    }
+}
