@@ -42,7 +42,7 @@ pub struct AuditEntry {
 impl Store {
     /// Records entries.
     pub async fn insert_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         for e in entries {
             sqlx::query(
                 "INSERT INTO audit_log (id, org_id, actor, action, target, outcome, detail, created_at) \

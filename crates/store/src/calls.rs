@@ -169,7 +169,7 @@ impl Store {
         .bind(now)
         .bind(claim.map(|k| k.key.as_str()))
         .bind(claim.map(|k| k.request_hash.as_str()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected()
             == 1;
@@ -207,7 +207,7 @@ impl Store {
         .bind(t.ended_at)
         .bind(t.duration_secs)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

@@ -66,7 +66,7 @@ impl Store {
         .bind(e164)
         .bind(source)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -79,7 +79,7 @@ impl Store {
                 .bind(org_id)
                 .bind(channel)
                 .bind(e164)
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?
                 .rows_affected();
         Ok(n == 1)
@@ -113,7 +113,7 @@ impl Store {
         org_id: &str,
         entries: &[(String, String)],
     ) -> Result<u64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let mut added = 0;
         let now = now_ms();
         for (e164, reason) in entries {
@@ -138,7 +138,7 @@ impl Store {
         let n = sqlx::query("DELETE FROM do_not_contact WHERE org_id = $1 AND e164 = $2")
             .bind(org_id)
             .bind(e164)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
         Ok(n == 1)

@@ -34,7 +34,7 @@ const PER_INSERT: usize = 100;
 impl Store {
     /// Records a batch of decisions in one transaction (the background writer calls this).
     pub async fn insert_decisions(&self, batch: &[DecisionEntry]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let full = batch.len() / PER_INSERT * PER_INSERT;
         let chunks = batch[..full]
             .chunks(PER_INSERT)

@@ -126,7 +126,7 @@ impl Store {
             source_name: deck.source_name,
             created_at: now_ms(),
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO rate_decks ({META}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         )))
@@ -222,7 +222,7 @@ impl Store {
 
     /// Deletes a deck version; `false` when the organisation has no such deck.
     pub async fn delete_deck(&self, org_id: &str, id: &str) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let found = sqlx::query("SELECT id FROM rate_decks WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)

@@ -224,7 +224,7 @@ impl Store {
         .bind(now)
         .bind(claim.map(|c| c.key.as_str()))
         .bind(claim.map(|c| c.request_hash.as_str()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected()
             == 1;
@@ -248,6 +248,26 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(row.as_ref().map(record))
+    }
+
+    /// One of the organisation's emails by the id the provider gave it: how a provider's
+    /// report finds its email, in one read.
+    pub async fn email_by_provider_ref(
+        &self,
+        org_id: &str,
+        provider_id: &str,
+        provider_message_id: &str,
+    ) -> Result<Option<EmailRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM emails WHERE provider_id = $1 AND provider_message_id = $2"
+        )))
+        .bind(provider_id)
+        .bind(provider_message_id)
+        .fetch_optional(self.pool())
+        .await?;
+        // The organisation is checked here, not in SQL: SQLite would otherwise pick the
+        // organisation's index and scan all its emails.
+        Ok(row.as_ref().map(record).filter(|e| e.org_id == org_id))
     }
 
     /// One of the organisation's emails.
@@ -289,7 +309,7 @@ impl Store {
         .bind(e.source)
         .bind(e.dedupe_key)
         .bind(e.occurred_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -334,7 +354,7 @@ impl Store {
         .bind(&s.email_id)
         .bind(&s.detail)
         .bind(s.created_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -344,7 +364,7 @@ impl Store {
         let n = sqlx::query("DELETE FROM email_suppressions WHERE org_id = $1 AND address = $2")
             .bind(org_id)
             .bind(address.to_lowercase())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
         Ok(n == 1)

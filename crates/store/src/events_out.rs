@@ -113,7 +113,7 @@ impl Store {
         .bind(&e.secret)
         .bind(&e.event_types)
         .bind(e.created_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(e)
     }
@@ -145,7 +145,7 @@ impl Store {
         let n = sqlx::query("DELETE FROM event_endpoints WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
         Ok(n == 1)
@@ -163,7 +163,7 @@ impl Store {
     ) -> Result<Vec<String>> {
         let now = now_ms();
         let mut ids = Vec::with_capacity(endpoint_ids.len());
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         for endpoint_id in endpoint_ids {
             let id = new_id();
             sqlx::query(
@@ -210,7 +210,7 @@ impl Store {
             .bind(now + lease_ms)
             .bind(&r.id)
             .bind(r.next_attempt_at)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
             if won == 1 {
@@ -245,7 +245,7 @@ impl Store {
         .bind(error)
         .bind(delivered.then_some(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

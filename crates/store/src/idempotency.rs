@@ -37,7 +37,7 @@ impl Store {
         .bind(key)
         .bind(fingerprint)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(Reservation::New);
@@ -80,7 +80,7 @@ impl Store {
             .bind(body)
             .bind(org_id)
             .bind(key)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Store {
         )
         .bind(org_id)
         .bind(key)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

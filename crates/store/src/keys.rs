@@ -127,7 +127,7 @@ impl Store {
         .bind(hash_secret(&secret))
         .bind(&key.prefix)
         .bind(key.created_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok((key, secret))
     }
@@ -164,7 +164,7 @@ impl Store {
         .bind(now_ms())
         .bind(org_id)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -89,6 +89,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where writes go: on SQLite a pool of one connection, so writers queue here in order
+    /// instead of sleeping in SQLite's busy handler; on PostgreSQL the same pool.
+    writer: AnyPool,
     backend: Backend,
     url: String,
 }
@@ -121,29 +124,46 @@ impl Store {
             }
             _ => url.to_string(),
         };
-        let options = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10));
-        let options = match backend {
-            Backend::Sqlite => options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the writer; NORMAL sync is durable in WAL
-                    // mode across application crashes; the busy timeout queues writers.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    // Checkpoint every 10,000 pages (40 MB of WAL) rather than 1,000: under a
-                    // steady write load the same hot pages are copied back far less often.
-                    conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => options,
+        let options = |connections: u32| {
+            let options = AnyPoolOptions::new()
+                .max_connections(connections.max(1))
+                .acquire_timeout(Duration::from_secs(30));
+            match backend {
+                Backend::Sqlite => options.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL lets readers run beside the writer; NORMAL sync is durable in WAL
+                        // mode across application crashes; the busy timeout queues writers.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // Checkpoint every 10,000 pages (40 MB of WAL) rather than 1,000: under a
+                        // steady write load the same hot pages are copied back far less often.
+                        conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                        Ok(())
+                    })
+                }),
+                Backend::Postgres => options,
+            }
         };
-        let pool = options.connect(&connect_url).await?;
+        // SQLite has one writer at a time: the writer connection is opened (and the file
+        // created) first, and readers run beside it thanks to WAL.
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                let writer = options(1).connect(&connect_url).await?;
+                (
+                    options(max_connections).connect(&connect_url).await?,
+                    writer,
+                )
+            }
+            Backend::Postgres => {
+                let pool = options(max_connections).connect(&connect_url).await?;
+                (pool.clone(), pool)
+            }
+        };
         Ok(Store {
             pool,
+            writer,
             backend,
             url: url.to_string(),
         })
@@ -152,8 +172,8 @@ impl Store {
     /// Applies pending migrations of the backend's dialect.
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
         }
         Ok(())
     }
@@ -163,9 +183,14 @@ impl Store {
         self.backend
     }
 
-    /// The pool, for health checks and metrics.
+    /// The pool reads use, for health checks and metrics.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool writes and transactions use (see [`Store`]'s `writer`).
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// The URL the store was opened with (may contain a password: use [`redact_url`]).
@@ -177,7 +202,7 @@ impl Store {
     /// tests and benchmarks; never user input).
     pub async fn execute_admin(&self, sql: &str) -> Result<()> {
         sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

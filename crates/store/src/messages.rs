@@ -156,7 +156,7 @@ impl Store {
         .bind(now)
         .bind(claim.map(|c| c.key.as_str()))
         .bind(claim.map(|c| c.request_hash.as_str()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected()
             == 1;

@@ -93,7 +93,7 @@ impl Store {
         .bind(provider_id)
         .bind(&n.e164)
         .bind(org_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         let created = updated == 0;
@@ -112,7 +112,7 @@ impl Store {
             .bind(i64::from(n.sms))
             .bind(i64::from(n.mms))
             .bind(now)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -151,7 +151,7 @@ impl Store {
             )
             .bind(now_ms())
             .bind(&stale.id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
             outcome.released += 1;
         }

@@ -26,7 +26,7 @@ impl Store {
             .bind(&org.id)
             .bind(&org.name)
             .bind(org.created_at)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(org)
     }
@@ -69,7 +69,7 @@ impl Store {
         )))
         .bind(value)
         .bind(org_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }

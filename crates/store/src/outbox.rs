@@ -337,7 +337,7 @@ impl Store {
         .bind(now + lease_ms)
         .bind(id)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -381,7 +381,7 @@ impl Store {
     ) -> Result<String> {
         let id = new_id();
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {} SET lease_until = $1 WHERE id = $2",
             outbox.table()
@@ -424,7 +424,7 @@ impl Store {
         then: Option<&Dispatched<'_>>,
     ) -> Result<()> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {} SET status = $1, {} = $2, error_class = $3, error_code = $4, \
              error_message = $5, finished_at = $6 WHERE id = $7",
@@ -498,7 +498,7 @@ impl Store {
         d: &Dispatched<'_>,
     ) -> Result<()> {
         dispatched_update(outbox, id, d)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -549,7 +549,7 @@ impl Store {
         .bind(cost.map(|c| c.currency))
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(changed == 1)
@@ -562,7 +562,7 @@ impl Store {
             outbox.table()
         )))
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -605,7 +605,7 @@ impl Store {
             .bind(now)
             .bind(&id)
             .bind(now - quiet_ms)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
             if claimed == 1 {

@@ -80,7 +80,7 @@ impl Store {
         .bind(&record.settings)
         .bind(record.created_at)
         .bind(record.updated_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(record)
     }
@@ -99,7 +99,7 @@ impl Store {
         .bind(now)
         .bind(&p.org_id)
         .bind(&p.id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -165,7 +165,7 @@ impl Store {
 
     /// Deletes a provider with its decks; `false` when there is no such provider.
     pub async fn delete_provider(&self, org_id: &str, id: &str) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("DELETE FROM rate_rows WHERE deck_id IN (SELECT id FROM rate_decks WHERE org_id = $1 AND provider_id = $2)")
             .bind(org_id)
             .bind(id)

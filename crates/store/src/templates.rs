@@ -54,7 +54,7 @@ impl Store {
         .bind(channel)
         .bind(body)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok((inserted == 1).then(|| TemplateRecord {
@@ -88,7 +88,7 @@ impl Store {
         .bind(now_ms())
         .bind(org_id)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -99,7 +99,7 @@ impl Store {
         let n = sqlx::query("DELETE FROM templates WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
         Ok(n == 1)

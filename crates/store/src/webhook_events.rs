@@ -62,7 +62,7 @@ impl Store {
         .bind(e.occurred_at)
         .bind(now_ms())
         .bind(&e.resource_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(inserted == 1)
