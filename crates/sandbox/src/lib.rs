@@ -104,7 +104,7 @@ impl Sandbox {
                 journal: Mutex::new(VecDeque::new()),
                 sequence: AtomicU64::new(0),
                 http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(10))
+                    .timeout(std::time::Duration::from_secs(30))
                     .build()
                     .unwrap_or_default(),
             }),

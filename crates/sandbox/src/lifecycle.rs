@@ -297,7 +297,7 @@ pub fn emit_email_events(
 /// How long events wait to be posted together (real time).
 const EVENT_BATCH_MS: u64 = 100;
 /// Most events in one post.
-const EVENT_BATCH_MAX: usize = 500;
+const EVENT_BATCH_MAX: usize = 100;
 
 /// Queues SendGrid-style events for the account's next batch: like SendGrid, events are
 /// posted together (one signed array per batch), within [`EVENT_BATCH_MS`] of the first.

@@ -245,7 +245,16 @@ pub fn sendgrid_event(
     Value::Object(v)
 }
 
-/// Signs and posts `payload` to `url`, retrying up to three times on failure.
+/// Attempts at one webhook before the sandbox gives up on it. Real providers retry for
+/// hours; a busy receiver (a batch of email events while the API takes thousands of sends
+/// a second) must not lose reports to a short retry window.
+const DELIVERY_ATTEMPTS: u32 = 10;
+
+/// The longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+
+/// Signs and posts `payload` to `url`, retrying with exponential backoff (up to
+/// [`DELIVERY_ATTEMPTS`] times) while the receiver fails or times out; a 4xx is final.
 pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payload: Payload) {
     let Some(url) = url else {
         return;
@@ -315,7 +324,7 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
     };
     let http = sandbox.inner.http.clone();
     tokio::spawn(async move {
-        for attempt in 0..3u32 {
+        for attempt in 0..DELIVERY_ATTEMPTS {
             let mut req = http.post(&url).body(body.clone());
             for (k, v) in &headers {
                 req = req.header(*k, v);
@@ -331,7 +340,7 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
                 }
                 Err(e) => tracing::debug!(%url, error = %e, attempt, "sandbox webhook failed"),
             }
-            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            tokio::time::sleep(MAX_BACKOFF.min(Duration::from_millis(200 << attempt))).await;
         }
     });
 }

@@ -42,9 +42,15 @@ impl Kind {
         }
     }
 
-    /// Request bodies, prepared up front so the load generator costs little.
-    fn bodies(self) -> Vec<String> {
-        (0..10_000u32)
+    /// `n` request bodies, prepared up front so the load generator costs little. Every email
+    /// (up to a million) goes to an address of its own: the sandbox bounces some, and a second email to a
+    /// bounced address is (rightly) refused as suppressed.
+    fn bodies(self, n: u64) -> Vec<String> {
+        let n = match self {
+            Kind::Messages => 10_000,
+            Kind::Emails => u32::try_from(n.min(1_000_000)).unwrap_or(1_000_000),
+        };
+        (0..n)
             .map(|i| match self {
                 // Valid UK mobile numbers.
                 Kind::Messages => json!({"to": format!("+4479111{:05}", i % 100_000), "body": format!("Your code is {:04}", i % 10_000)}),
@@ -81,6 +87,9 @@ pub fn run(global: &GlobalArgs, args: &SendArgs, kind: Kind) -> Result<ExitCode>
     if args.messages == 0 || args.concurrency == 0 {
         bail!("--messages and --concurrency must be at least 1");
     }
+    if let Some(filter) = &global.log {
+        super::service::init_logging(filter);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -107,7 +116,7 @@ pub fn run(global: &GlobalArgs, args: &SendArgs, kind: Kind) -> Result<ExitCode>
         let name = kind.name();
         let path = if kind == Kind::Emails { "emails" } else { "messages" };
         eprintln!("bench {name}: providers ready; sending {}", args.messages);
-        let send = Target::Post(format!("{base}/v1/{path}").parse()?, Arc::new(kind.bodies()));
+        let send = Target::Post(format!("{base}/v1/{path}").parse()?, Arc::new(kind.bodies(args.messages)));
         let baseline = drive(client, key, Target::Get(format!("{base}/healthz").parse()?), args.concurrency, 3, u64::MAX).await;
 
         let started = Instant::now();

@@ -135,11 +135,11 @@ async fn find(
     event: &EmailEvent,
 ) -> Result<Option<EmailRecord>, StoreError> {
     let store = &state.store;
-    if let Some(id) = store
-        .find_by_reference(Outbox::Emails, provider_id, &event.message_id)
+    if let Some(email) = store
+        .email_by_provider_ref(org_id, provider_id, &event.message_id)
         .await?
     {
-        return store.email(org_id, &id).await;
+        return Ok(Some(email));
     }
     match &event.email_id {
         Some(id) => store.email(org_id, id).await,
@@ -233,23 +233,28 @@ pub async fn record(
             )
             .await?;
     }
+    // The email as it is after this event, when the event moved it.
     let moved = match status_of(h.event) {
         Some(status) => {
+            let error_code =
+                (status == "bounced" || status == "failed").then(|| h.event.as_str());
+            let step = StatusMove {
+                status,
+                rank: EmailRecord::rank(status),
+                error_code,
+                ..StatusMove::default()
+            };
             store
-                .advance_status(
-                    Outbox::Emails,
-                    &email.id,
-                    &StatusMove {
-                        status,
-                        rank: EmailRecord::rank(status),
-                        error_code: (status == "bounced" || status == "failed")
-                            .then(|| h.event.as_str()),
-                        ..StatusMove::default()
-                    },
-                )
+                .advance_status(Outbox::Emails, &email.id, &step)
                 .await?
+                .then(|| EmailRecord {
+                    status: status.to_string(),
+                    error_code: error_code.map(str::to_owned).or(email.error_code.clone()),
+                    updated_at: now,
+                    ..email.clone()
+                })
         }
-        None => false,
+        None => None,
     };
     if fresh {
         let payload = serde_json::json!({
@@ -266,10 +271,8 @@ pub async fn record(
             );
         }
     }
-    if moved {
-        if let Some(now) = store.email_by_id(&email.id).await? {
-            announce(state, &now).await;
-        }
+    if let Some(moved) = moved {
+        announce(state, &moved).await;
         if matches!(status_of(h.event), Some("delivered" | "bounced" | "failed"))
             && let Some(provider_id) = &email.provider_id
         {
