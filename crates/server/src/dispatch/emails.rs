@@ -236,8 +236,7 @@ pub async fn record(
     // The email as it is after this event, when the event moved it.
     let moved = match status_of(h.event) {
         Some(status) => {
-            let error_code =
-                (status == "bounced" || status == "failed").then(|| h.event.as_str());
+            let error_code = (status == "bounced" || status == "failed").then(|| h.event.as_str());
             let step = StatusMove {
                 status,
                 rank: EmailRecord::rank(status),
