@@ -25,7 +25,7 @@ const ENTRIES: &[Entry] = &[
     },
     Entry {
         descriptor: crate::signalwire::descriptor,
-        build: None,
+        build: Some(crate::signalwire::build),
     },
     Entry {
         descriptor: crate::vonage::descriptor,

@@ -9,17 +9,48 @@ use async_trait::async_trait;
 use http::Method;
 use serde_json::Value;
 
-const NAME: &str = "twilio";
+/// What differs between Twilio and the APIs compatible with it: the same resources, forms
+/// and signature algorithm under another path, name and header.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// The provider's name in errors, logs and metrics.
+    pub name: &'static str,
+    /// The path from the base URL to the `2010-04-01` API.
+    pub api_path: &'static str,
+    /// The headers that may carry the webhook signature, the provider's own first.
+    pub signature_headers: &'static [&'static str],
+}
 
-/// A Twilio account.
+/// Twilio itself.
+pub const TWILIO: Dialect = Dialect {
+    name: "twilio",
+    api_path: "/2010-04-01",
+    signature_headers: &["X-Twilio-Signature"],
+};
+
+/// A Twilio-compatible account.
 #[derive(Debug, Clone)]
 pub struct Twilio {
+    dialect: Dialect,
     base: String,
     account_sid: String,
-    auth_token: String,
+    signing_key: String,
     rest_auth: Auth,
     webhook_url: String,
     http: HttpClient,
+}
+
+/// How to reach and check one account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// API base URL (without the API path).
+    pub base: String,
+    /// The account's id in the API path (Twilio's Account SID, SignalWire's project id).
+    pub account_sid: String,
+    /// The key webhooks are signed with (Twilio's auth token, SignalWire's signing key).
+    pub signing_key: String,
+    /// How REST calls authenticate.
+    pub rest_auth: Auth,
 }
 
 fn s(v: &Value, key: &str) -> Option<String> {
@@ -45,20 +76,14 @@ fn form(pairs: &[(&str, &str)]) -> Body {
 }
 
 impl Twilio {
-    /// A client for one account.
-    pub fn new(
-        base: String,
-        account_sid: String,
-        auth_token: String,
-        rest_auth: Auth,
-        webhook_url: String,
-        http: HttpClient,
-    ) -> Self {
+    /// A client for one account of `dialect`.
+    pub fn new(dialect: Dialect, account: Account, webhook_url: String, http: HttpClient) -> Self {
         Twilio {
-            base,
-            account_sid,
-            auth_token,
-            rest_auth,
+            dialect,
+            base: account.base,
+            account_sid: account.account_sid,
+            signing_key: account.signing_key,
+            rest_auth: account.rest_auth,
             webhook_url,
             http,
         }
@@ -66,8 +91,8 @@ impl Twilio {
 
     fn url(&self, rest: &str) -> String {
         format!(
-            "{}/2010-04-01/Accounts/{}{rest}",
-            self.base, self.account_sid
+            "{}{}/Accounts/{}{rest}",
+            self.base, self.dialect.api_path, self.account_sid
         )
     }
 
@@ -78,39 +103,44 @@ impl Twilio {
         body: Body,
     ) -> Result<Value, ProviderError> {
         let req = Request::new(method, url, self.rest_auth.clone(), body);
-        let resp = self.http.send(NAME, &req).await?;
-        Self::json(&resp)
+        let resp = self.http.send(self.dialect.name, &req).await?;
+        self.json(&resp)
     }
 
-    fn json(resp: &Response) -> Result<Value, ProviderError> {
+    fn json(&self, resp: &Response) -> Result<Value, ProviderError> {
         if !resp.status.is_success() {
-            return Err(errors::from_response(resp));
+            return Err(errors::from_response(self.dialect.name, resp));
         }
         if resp.body.is_empty() {
             return Ok(Value::Null);
         }
-        resp.json(NAME)
+        resp.json(self.dialect.name)
     }
 
-    fn owned(v: &Value) -> Result<OwnedNumber, ProviderError> {
+    fn owned(&self, v: &Value) -> Result<OwnedNumber, ProviderError> {
         Ok(OwnedNumber {
             provider_number_id: s(v, "sid")
-                .ok_or_else(|| ProviderError::malformed(NAME, "number without sid"))?,
-            e164: s(v, "phone_number")
-                .ok_or_else(|| ProviderError::malformed(NAME, "number without phone_number"))?,
+                .ok_or_else(|| ProviderError::malformed(self.dialect.name, "number without sid"))?,
+            e164: s(v, "phone_number").ok_or_else(|| {
+                ProviderError::malformed(self.dialect.name, "number without phone_number")
+            })?,
             voice: flag(v, "voice"),
             sms: flag(v, "sms"),
             mms: flag(v, "mms"),
         })
     }
 
-    fn message(v: &Value) -> Result<SentMessage, ProviderError> {
+    fn message(&self, v: &Value) -> Result<SentMessage, ProviderError> {
         let word = s(v, "status").unwrap_or_default();
         Ok(SentMessage {
-            message_id: s(v, "sid")
-                .ok_or_else(|| ProviderError::malformed(NAME, "message without sid"))?,
+            message_id: s(v, "sid").ok_or_else(|| {
+                ProviderError::malformed(self.dialect.name, "message without sid")
+            })?,
             status: events::message_status(&word).ok_or_else(|| {
-                ProviderError::malformed(NAME, format!("unknown message status {word:?}"))
+                ProviderError::malformed(
+                    self.dialect.name,
+                    format!("unknown message status {word:?}"),
+                )
             })?,
             segments: s(v, "num_segments").and_then(|n| n.parse().ok()),
             price: events::price(
@@ -141,17 +171,15 @@ impl Twilio {
 #[async_trait]
 impl Connection for Twilio {
     async fn test_connection(&self) -> Result<ConnectionInfo, ProviderError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}.json",
-            self.base, self.account_sid
-        );
+        let url = self.url(".json");
         let v = self.call_api(Method::GET, url, Body::Empty).await?;
         let status = s(&v, "status").unwrap_or_default();
         if status != "active" {
-            return Err(
-                ProviderError::refused(NAME, format!("the account is {status}"))
-                    .with_code("account_not_active"),
-            );
+            return Err(ProviderError::refused(
+                self.dialect.name,
+                format!("the account is {status}"),
+            )
+            .with_code("account_not_active"));
         }
         Ok(ConnectionInfo {
             account: s(&v, "friendly_name").unwrap_or_else(|| self.account_sid.clone()),
@@ -190,7 +218,7 @@ impl Voice for Twilio {
         let word = s(&v, "status").unwrap_or_default();
         Ok(PlacedCall {
             call_id: s(&v, "sid")
-                .ok_or_else(|| ProviderError::malformed(NAME, "call without sid"))?,
+                .ok_or_else(|| ProviderError::malformed(self.dialect.name, "call without sid"))?,
             status: events::call_status(&word).unwrap_or(CallStatus::Initiated),
         })
     }
@@ -208,7 +236,10 @@ impl Voice for Twilio {
         };
         self.call_api(
             Method::POST,
-            self.url(&format!("/Calls/{}.json", path_segment(NAME, call_id)?)),
+            self.url(&format!(
+                "/Calls/{}.json",
+                path_segment(self.dialect.name, call_id)?
+            )),
             form(&[("Status", word)]),
         )
         .await?;
@@ -219,7 +250,10 @@ impl Voice for Twilio {
         let v = self
             .call_api(
                 Method::GET,
-                self.url(&format!("/Calls/{}.json", path_segment(NAME, call_id)?)),
+                self.url(&format!(
+                    "/Calls/{}.json",
+                    path_segment(self.dialect.name, call_id)?
+                )),
                 Body::Empty,
             )
             .await?;
@@ -227,7 +261,7 @@ impl Voice for Twilio {
         Ok(CallInfo {
             call_id: call_id.to_string(),
             status: events::call_status(&word).ok_or_else(|| {
-                ProviderError::malformed(NAME, format!("unknown call status {word:?}"))
+                ProviderError::malformed(self.dialect.name, format!("unknown call status {word:?}"))
             })?,
             duration_secs: s(&v, "duration").and_then(|d| d.parse().ok()),
             price: events::price(
@@ -241,7 +275,10 @@ impl Voice for Twilio {
         let doc = twiml::render(steps);
         self.call_api(
             Method::POST,
-            self.url(&format!("/Calls/{}.json", path_segment(NAME, call_id)?)),
+            self.url(&format!(
+                "/Calls/{}.json",
+                path_segment(self.dialect.name, call_id)?
+            )),
             form(&[("Twiml", &doc)]),
         )
         .await?;
@@ -265,7 +302,7 @@ impl Messaging for Twilio {
         let v = self
             .call_api(Method::POST, self.url("/Messages.json"), form(&pairs))
             .await?;
-        Self::message(&v)
+        self.message(&v)
     }
 
     async fn message_status(&self, message_id: &str) -> Result<SentMessage, ProviderError> {
@@ -274,12 +311,12 @@ impl Messaging for Twilio {
                 Method::GET,
                 self.url(&format!(
                     "/Messages/{}.json",
-                    path_segment(NAME, message_id)?
+                    path_segment(self.dialect.name, message_id)?
                 )),
                 Body::Empty,
             )
             .await?;
-        Self::message(&v)
+        self.message(&v)
     }
 
     /// Lists the account's messages between the two addresses sent since the day before
@@ -327,7 +364,7 @@ impl Messaging for Twilio {
                 s(m, "body").as_deref() == Some(req.body.as_str())
                     && created(m).is_some_and(|at| at >= since_ms - SKEW_MS)
             });
-        found.map(Self::message).transpose()
+        found.map(|v| self.message(v)).transpose()
     }
 }
 
@@ -344,7 +381,10 @@ impl Numbers for Twilio {
         };
         let country = query.country.to_ascii_uppercase();
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(ProviderError::refused(NAME, "country must be two letters"));
+            return Err(ProviderError::refused(
+                self.dialect.name,
+                "country must be two letters",
+            ));
         }
         let mut params: Vec<(&str, String)> = Vec::new();
         if let Some(area) = &query.area_code {
@@ -396,13 +436,13 @@ impl Numbers for Twilio {
                 form(&[&[("PhoneNumber", e164)], &self.inbound_routing()[..]].concat()),
             )
             .await?;
-        Self::owned(&v)
+        self.owned(&v)
     }
 
     async fn release(&self, provider_number_id: &str) -> Result<(), ProviderError> {
         let url = self.url(&format!(
             "/IncomingPhoneNumbers/{}.json",
-            path_segment(NAME, provider_number_id)?
+            path_segment(self.dialect.name, provider_number_id)?
         ));
         self.call_api(Method::DELETE, url, Body::Empty).await?;
         Ok(())
@@ -419,7 +459,7 @@ impl Numbers for Twilio {
                 .map(Vec::as_slice)
                 .unwrap_or_default()
             {
-                out.push(Self::owned(n)?);
+                out.push(self.owned(n)?);
             }
             next = s(&v, "next_page_uri").map(|uri| format!("{}{uri}", self.base));
         }
@@ -443,10 +483,13 @@ impl Numbers for Twilio {
                     .find(|n| s(n, "phone_number").as_deref() == Some(e164))
             })
             .ok_or_else(|| {
-                ProviderError::refused(NAME, format!("the account does not own {e164}"))
-                    .with_code("not_owned")
+                ProviderError::refused(
+                    self.dialect.name,
+                    format!("the account does not own {e164}"),
+                )
+                .with_code("not_owned")
             })?;
-        let number = Self::owned(found)?;
+        let number = self.owned(found)?;
         let v = self
             .call_api(
                 Method::POST,
@@ -457,15 +500,17 @@ impl Numbers for Twilio {
                 form(&self.inbound_routing()),
             )
             .await?;
-        Self::owned(&v)
+        self.owned(&v)
     }
 }
 
 impl Webhooks for Twilio {
     fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), WebhookError> {
-        let given = req
-            .header(signature::HEADER)
-            .ok_or(WebhookError::Unsigned("X-Twilio-Signature"))?;
+        let headers = self.dialect.signature_headers;
+        let given = headers
+            .iter()
+            .find_map(|h| req.header(h))
+            .ok_or(WebhookError::Unsigned(headers[0]))?;
         let params: Vec<(String, String)> = match signature::body_hash_param(req.url) {
             Some(hash) => {
                 if !signature::body_sha256(req.body).eq_ignore_ascii_case(&hash) {
@@ -479,7 +524,7 @@ impl Webhooks for Twilio {
         };
         let ok = signature::url_variants(req.url)
             .iter()
-            .any(|url| signature::matches(&self.auth_token, url, &params, given));
+            .any(|url| signature::matches(&self.signing_key, url, &params, given));
         if ok {
             Ok(())
         } else {

@@ -22,8 +22,8 @@ pub fn class_of(code: u32, http_status: u16) -> ErrorClass {
     }
 }
 
-/// A non-2xx response as an error.
-pub fn from_response(resp: &Response) -> ProviderError {
+/// A non-2xx response of `provider` (Twilio or an API compatible with it) as an error.
+pub fn from_response(provider: &'static str, resp: &Response) -> ProviderError {
     let status = resp.status.as_u16();
     let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
     let code = body
@@ -33,10 +33,10 @@ pub fn from_response(resp: &Response) -> ProviderError {
     let message = body
         .get("message")
         .and_then(serde_json::Value::as_str)
-        .unwrap_or("Twilio refused the request")
+        .unwrap_or("the provider refused the request")
         .to_string();
     ProviderError {
-        provider: "twilio",
+        provider,
         class: class_of(code, status),
         delivery: Delivery::NotAccepted,
         status: Some(status),

@@ -11,7 +11,7 @@ use crate::adapter::{Adapter, ProviderContext};
 use crate::catalog::{CredentialField, ProviderType};
 use crate::error::ConfigError;
 use crate::http::Auth;
-pub use client::Twilio;
+pub use client::{Account, Dialect, TWILIO, Twilio};
 use std::sync::Arc;
 use switchyard_core::Capability::*;
 
@@ -73,11 +73,15 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Twilio, C
     };
     url::Url::parse(&base)
         .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
-    Ok(Twilio::new(
-        base.trim_end_matches('/').to_string(),
+    let account = Account {
+        base: base.trim_end_matches('/').to_string(),
         account_sid,
-        auth_token,
+        signing_key: auth_token,
         rest_auth,
+    };
+    Ok(Twilio::new(
+        TWILIO,
+        account,
         ctx.webhook_url.clone(),
         ctx.http.clone(),
     ))
