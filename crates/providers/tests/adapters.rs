@@ -111,6 +111,11 @@ async fn twilio_numbers() {
 }
 
 #[tokio::test]
+async fn signalwire_numbers() {
+    numbers_round_trip(Style::Signalwire).await;
+}
+
+#[tokio::test]
 async fn telnyx_numbers() {
     numbers_round_trip(Style::Telnyx).await;
 }
@@ -125,7 +130,7 @@ async fn call_and_message_round_trip(style: Style) {
         .await
         .expect("call");
     let received = rig
-        .webhooks(if style == Style::Twilio { 4 } else { 3 })
+        .webhooks(if style.twilio_compatible() { 4 } else { 3 })
         .await;
     let statuses: Vec<CallStatus> = events_of(&adapter, &received)
         .into_iter()
@@ -135,7 +140,7 @@ async fn call_and_message_round_trip(style: Style) {
         })
         .collect();
     let expected: &[CallStatus] = match style {
-        Style::Twilio => &[
+        Style::Twilio | Style::Signalwire => &[
             CallStatus::Initiated,
             CallStatus::Ringing,
             CallStatus::Answered,
@@ -227,6 +232,11 @@ async fn twilio_calls_and_messages() {
 }
 
 #[tokio::test]
+async fn signalwire_calls_and_messages() {
+    call_and_message_round_trip(Style::Signalwire).await;
+}
+
+#[tokio::test]
 async fn telnyx_calls_and_messages() {
     call_and_message_round_trip(Style::Telnyx).await;
 }
@@ -234,7 +244,7 @@ async fn telnyx_calls_and_messages() {
 #[tokio::test]
 async fn inbound_traffic_arrives_signed_and_parsed() {
     let rig = rig().await;
-    for style in [Style::Twilio, Style::Telnyx] {
+    for style in [Style::Twilio, Style::Signalwire, Style::Telnyx] {
         rig.clear();
         let (creds, adapter) = rig.account(style, quick_profile(), fast_policy());
         let ours = common::first_number(&adapter).await;
@@ -275,7 +285,7 @@ async fn inbound_traffic_arrives_signed_and_parsed() {
 #[tokio::test]
 async fn tampered_and_replayed_webhooks_are_refused() {
     let rig = rig().await;
-    for style in [Style::Twilio, Style::Telnyx] {
+    for style in [Style::Twilio, Style::Signalwire, Style::Telnyx] {
         rig.clear();
         let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
         let from = common::first_number(&adapter).await;
@@ -304,8 +314,8 @@ async fn tampered_and_replayed_webhooks_are_refused() {
             Err(WebhookError::BadSignature)
         );
         match style {
-            // Twilio signs the URL: another URL is another signature.
-            Style::Twilio => assert_eq!(
+            // Twilio and SignalWire sign the URL: another URL is another signature.
+            Style::Twilio | Style::Signalwire => assert_eq!(
                 req(&hook.body, &format!("{}?x=1", hook.url), now_secs()),
                 Err(WebhookError::BadSignature)
             ),

@@ -21,9 +21,21 @@ pub enum Style {
     Twilio,
     /// Telnyx API v2, Ed25519 webhooks.
     Telnyx,
+    /// SignalWire's Compatibility API: Twilio's resources under `/api/laml`, the project id
+    /// (a UUID) as the account id, webhooks signed with a separate signing key in
+    /// `X-SignalWire-Signature`.
+    Signalwire,
     /// SendGrid v3 Mail Send, ECDSA P-256 signed event webhooks. Such an account owns no
     /// numbers and places no calls, so the carrier paths never see it.
     Sendgrid,
+}
+
+impl Style {
+    /// Whether the account speaks Twilio's REST API and form webhooks (Twilio itself and
+    /// SignalWire's Compatibility API).
+    pub fn twilio_compatible(self) -> bool {
+        matches!(self, Style::Twilio | Style::Signalwire)
+    }
 }
 
 /// A new account.
@@ -45,10 +57,10 @@ pub struct NewAccount {
 pub struct AccountCredentials {
     /// API style.
     pub style: Style,
-    /// Twilio-style account SID.
+    /// Twilio-style account SID (SignalWire style: the project id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<String>,
-    /// Twilio-style auth token (signs webhooks).
+    /// Twilio-style auth token, which signs webhooks (SignalWire style: the API token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
     /// Telnyx-style or SendGrid-style API key.
@@ -63,8 +75,8 @@ pub struct AccountCredentials {
     /// SendGrid-style event webhook verification key (ECDSA P-256, base64 DER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_public_key: Option<String>,
-    /// The key the sandbox signs webhooks with, base64: the Ed25519 seed (Telnyx style) or
-    /// the P-256 secret scalar (SendGrid style).
+    /// The key the sandbox signs webhooks with: the Ed25519 seed (Telnyx style) or the P-256
+    /// secret scalar (SendGrid style) in base64, or SignalWire's signing key as is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
 }
@@ -78,6 +90,26 @@ impl AccountCredentials {
     pub fn generate(style: Style, seed: u64, n: u64) -> Self {
         let w = |i: u64| mix64(seed ^ mix64(n.wrapping_mul(0x9e37_79b9).wrapping_add(i)));
         match style {
+            Style::Signalwire => {
+                let id = hex(&[w(1), w(2)]);
+                AccountCredentials {
+                    style,
+                    account_sid: Some(format!(
+                        "{}-{}-4{}-a{}-{}",
+                        &id[..8],
+                        &id[8..12],
+                        &id[13..16],
+                        &id[17..20],
+                        &id[20..32]
+                    )),
+                    auth_token: Some(format!("PT{}", hex(&[w(3), w(4)]))),
+                    api_key: None,
+                    connection_id: None,
+                    public_key: None,
+                    webhook_public_key: None,
+                    signing_key: Some(format!("PSK_{}", hex(&[w(5), w(6)]))),
+                }
+            }
             Style::Twilio => AccountCredentials {
                 style,
                 account_sid: Some(format!("AC{}", hex(&[w(1), w(2)]))),
@@ -141,7 +173,7 @@ impl AccountCredentials {
     /// The id requests are matched by: the SID or the API key.
     pub fn key(&self) -> String {
         match self.style {
-            Style::Twilio => self.account_sid.clone().unwrap_or_default(),
+            Style::Twilio | Style::Signalwire => self.account_sid.clone().unwrap_or_default(),
             Style::Telnyx | Style::Sendgrid => self.api_key.clone().unwrap_or_default(),
         }
     }
@@ -396,7 +428,7 @@ impl Account {
         // An email account has no numbers.
         let owned = match creds.style {
             Style::Sendgrid => 0,
-            Style::Twilio | Style::Telnyx => profile.owned_numbers,
+            Style::Twilio | Style::Signalwire | Style::Telnyx => profile.owned_numbers,
         };
         let numbers = (0..u64::from(owned))
             .map(|i| OwnedNumber {
@@ -494,7 +526,9 @@ impl Account {
 /// Provider-style id of the `i`-th number.
 pub fn number_id(style: Style, tag: u64, i: u64) -> String {
     match style {
-        Style::Twilio => format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)])),
+        Style::Twilio | Style::Signalwire => {
+            format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)]))
+        }
         Style::Telnyx | Style::Sendgrid => {
             (mix64(tag ^ i) % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000).to_string()
         }

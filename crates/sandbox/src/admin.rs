@@ -111,7 +111,7 @@ impl Sandbox {
         let (id, payload, url) = match inbound.kind.as_str() {
             "sms" => {
                 let id = match style {
-                    Style::Twilio => format!("SM{n:032x}"),
+                    Style::Twilio | Style::Signalwire => format!("SM{n:032x}"),
                     Style::Telnyx | Style::Sendgrid => {
                         format!("{n:08x}-0000-4000-8000-000000000000")
                     }
@@ -129,7 +129,7 @@ impl Sandbox {
             }
             "call" => {
                 let id = match style {
-                    Style::Twilio => format!("CA{n:032x}"),
+                    Style::Twilio | Style::Signalwire => format!("CA{n:032x}"),
                     Style::Telnyx | Style::Sendgrid => format!("v3:{n:032x}"),
                 };
                 let p = notify::inbound_call(style, &account, &id, &inbound.from, &inbound.to, now);

@@ -116,6 +116,7 @@ impl Sandbox {
     pub fn carrier_router(&self) -> Router {
         Router::new()
             .nest("/twilio", twilio_api::routes())
+            .nest("/signalwire/api/laml", twilio_api::routes())
             .nest("/telnyx", telnyx_api::routes())
             .nest("/sendgrid", sendgrid_api::routes())
             .layer(axum::middleware::from_fn_with_state(

@@ -56,7 +56,7 @@ pub fn advance(
         call.clone()
     };
     let (payload, wanted) = match account.creds.style {
-        Style::Twilio => {
+        Style::Twilio | Style::Signalwire => {
             let event = match status {
                 "initiated" => "initiated",
                 "ringing" => "ringing",
@@ -164,7 +164,7 @@ pub fn run_message(sandbox: Sandbox, account: Arc<Account>, message_id: String, 
             set_message(&sandbox, &account, &message_id, "delivered", None);
         } else {
             let code = match account.creds.style {
-                Style::Twilio => "30003",
+                Style::Twilio | Style::Signalwire => "30003",
                 Style::Telnyx | Style::Sendgrid => "40002",
             };
             set_message(&sandbox, &account, &message_id, "undelivered", Some(code));
@@ -184,7 +184,7 @@ fn set_message(sandbox: &Sandbox, account: &Account, id: &str, status: &str, err
     };
     let price = (account.profile().sms_price * Decimal::from(m.segments)).to_string();
     let payload = match account.creds.style {
-        Style::Twilio => notify::twilio_message(account, &m),
+        Style::Twilio | Style::Signalwire => notify::twilio_message(account, &m),
         Style::Telnyx | Style::Sendgrid => {
             notify::telnyx_message(&m, &price, sandbox.clock().now_ms())
         }

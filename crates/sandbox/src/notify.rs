@@ -143,7 +143,7 @@ pub fn inbound_message(
     now_ms: i64,
 ) -> Payload {
     match style {
-        Style::Twilio => Payload::Form(pairs(&[
+        Style::Twilio | Style::Signalwire => Payload::Form(pairs(&[
             ("AccountSid", account.creds.key()),
             ("ApiVersion", "2010-04-01".to_string()),
             ("MessageSid", id.to_string()),
@@ -173,7 +173,7 @@ pub fn inbound_call(
     now_ms: i64,
 ) -> Payload {
     match style {
-        Style::Twilio => Payload::Form(pairs(&[
+        Style::Twilio | Style::Signalwire => Payload::Form(pairs(&[
             ("AccountSid", account.creds.key()),
             ("ApiVersion", "2010-04-01".to_string()),
             ("CallSid", id.to_string()),
@@ -262,8 +262,14 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
     let event_id = sandbox.next_id();
     let (body, headers): (Vec<u8>, Vec<(&'static str, String)>) = match payload {
         Payload::Form(params) => {
-            let token = account.creds.auth_token.clone().unwrap_or_default();
-            let signature = twilio::signature::sign(&token, &url, &params);
+            // Twilio signs with the auth token; SignalWire with the project's signing key,
+            // under its own header name.
+            let (key, header) = match account.creds.style {
+                Style::Signalwire => (&account.creds.signing_key, "x-signalwire-signature"),
+                _ => (&account.creds.auth_token, "x-twilio-signature"),
+            };
+            let signature =
+                twilio::signature::sign(key.as_deref().unwrap_or_default(), &url, &params);
             let body = serde_urlencoded::to_string(&params)
                 .unwrap_or_default()
                 .into_bytes();
@@ -271,7 +277,7 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
                 body,
                 vec![
                     ("content-type", "application/x-www-form-urlencoded".into()),
-                    ("x-twilio-signature", signature),
+                    (header, signature),
                     ("i-twilio-idempotency-token", format!("sandbox-{event_id}")),
                 ],
             )

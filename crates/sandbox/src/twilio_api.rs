@@ -110,7 +110,7 @@ async fn authorize(sb: &Sandbox, headers: &HeaderMap, sid: &str) -> Result<Arc<A
         .ok_or_else(|| Fail::from(denied()))?;
     let account = sb
         .account(sid)
-        .filter(|a| a.creds.style == Style::Twilio)
+        .filter(|a| a.creds.style.twilio_compatible())
         .ok_or_else(|| Fail::from(denied()))?;
     if user != sid || Some(password.as_str()) != account.creds.auth_token.as_deref() {
         return Err(denied().into());

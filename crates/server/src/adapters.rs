@@ -66,7 +66,7 @@ pub fn open_sandbox_account(state: &AppState, creds: &mut Map<String, Value>) ->
         .map_err(|_| {
             ApiError::invalid(
                 "credentials.style",
-                "credentials.style must be twilio, telnyx or sendgrid",
+                "credentials.style must be twilio, telnyx, signalwire or sendgrid",
             )
         })?;
     let profile = sandbox_profile(creds)?;

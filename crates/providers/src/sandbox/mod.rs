@@ -10,13 +10,19 @@ use std::sync::Arc;
 use switchyard_core::Capability;
 
 /// The API dialects the sandbox speaks.
-pub const STYLES: &[&str] = &["twilio", "telnyx", "sendgrid"];
+pub const STYLES: &[&str] = &["twilio", "telnyx", "signalwire", "sendgrid"];
 
 const CREDENTIALS: &[CredentialField] = &[
-    CredentialField::id("style", "API style: twilio, telnyx or sendgrid"),
+    CredentialField::id("style", "API style: twilio, telnyx, signalwire or sendgrid"),
     CredentialField::optional("profile", "Behaviour profile (JSON: answer rates, faults)"),
-    CredentialField::optional("account_sid", "Generated: Twilio-style account SID"),
-    CredentialField::optional("auth_token", "Generated: Twilio-style auth token"),
+    CredentialField::optional(
+        "account_sid",
+        "Generated: Twilio-style account SID (SignalWire style: project id)",
+    ),
+    CredentialField::optional(
+        "auth_token",
+        "Generated: Twilio-style auth token (SignalWire style: API token)",
+    ),
     CredentialField::optional(
         "api_key",
         "Generated: Telnyx-style or SendGrid-style API key",
@@ -58,6 +64,25 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
             ctx,
             format!("{base}/telnyx"),
         )?))),
+        "signalwire" => {
+            // The sandbox's generic fields in SignalWire's roles.
+            let project_id = ctx.required("account_sid")?;
+            let account = crate::twilio::Account {
+                base: format!("{base}/signalwire"),
+                rest_auth: crate::http::Auth::Basic {
+                    user: project_id.clone(),
+                    password: ctx.required("auth_token")?,
+                },
+                account_sid: project_id,
+                signing_key: ctx.required("signing_key")?,
+            };
+            Ok(Adapter::carrier(Arc::new(crate::twilio::Twilio::new(
+                crate::signalwire::SIGNALWIRE,
+                account,
+                ctx.webhook_url.clone(),
+                ctx.http.clone(),
+            ))))
+        }
         "sendgrid" => Ok(Adapter::mailer(Arc::new(
             crate::sendgrid::from_credentials(ctx, format!("{base}/sendgrid"))?,
         ))),

@@ -109,7 +109,11 @@ impl Rig {
             Value::Object(m) => m,
             _ => unreachable!(),
         };
-        credentials.remove("signing_key");
+        // The sandbox's private signing keys stay with it; SignalWire's signing key is a
+        // shared secret the adapter verifies with.
+        if creds.style != Style::Signalwire {
+            credentials.remove("signing_key");
+        }
         let ctx = ProviderContext {
             provider_id: "prv_test".into(),
             credentials,
