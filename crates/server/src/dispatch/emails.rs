@@ -192,7 +192,8 @@ pub struct Happened<'a> {
     pub occurred_at_ms: Option<i64>,
 }
 
-/// Records an event of `email` and acts on it (see [`apply_event`]).
+/// Records an event of `email` and acts on it (see [`apply_event`]): suppression and status
+/// first, the event itself last.
 pub async fn record(
     state: &Shared,
     email: &EmailRecord,
@@ -200,17 +201,6 @@ pub async fn record(
 ) -> Result<(), StoreError> {
     let store = &state.store;
     let now = chrono::Utc::now().timestamp_millis();
-    let fresh = store
-        .add_email_event(&NewEmailEvent {
-            email_id: &email.id,
-            event: h.event.as_str(),
-            recipient: h.recipient,
-            detail: h.detail,
-            source: h.source,
-            dedupe_key: h.dedupe_key,
-            occurred_at: h.occurred_at_ms.unwrap_or(now),
-        })
-        .await?;
     if h.event.suppresses()
         && let Some(address) = h.recipient.or(Some(email.to.as_str()))
     {
@@ -255,6 +245,19 @@ pub async fn record(
         }
         None => None,
     };
+    // The event is written last: whoever sees it (the API, a test) also sees the address
+    // suppressed and the status moved.
+    let fresh = store
+        .add_email_event(&NewEmailEvent {
+            email_id: &email.id,
+            event: h.event.as_str(),
+            recipient: h.recipient,
+            detail: h.detail,
+            source: h.source,
+            dedupe_key: h.dedupe_key,
+            occurred_at: h.occurred_at_ms.unwrap_or(now),
+        })
+        .await?;
     if fresh {
         let payload = serde_json::json!({
             "id": email.id, "event": h.event.as_str(), "recipient": h.recipient,
