@@ -8,43 +8,31 @@ use super::*;
 use crate::capability::{MessageChannel, MessageRequest, WebhookError, WebhookRequest};
 use crate::error::ErrorClass;
 use crate::events::MessageStatus;
-use crate::http::double::Double;
-use crate::http::{HttpClient, RetryPolicy};
+use crate::http::double::{Double, context};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use base64::Engine;
-use std::time::Duration;
+use serde_json::json;
 
 const PROJECT: &str = "5c1a7d3e-9b2f-4e8a-a1d4-2f6b8c9e0a17";
 const TOKEN: &str = "PTa1b2c3d4e5f6";
 
-fn context(credentials: &[(&str, &str)]) -> ProviderContext {
-    ProviderContext {
-        provider_id: "prv_signalwire".into(),
-        credentials: credentials
-            .iter()
-            .map(|(k, v)| (k.to_string(), (*v).into()))
-            .collect(),
-        webhook_url: "https://sy.example/v1/webhooks/prv_signalwire".into(),
-        sandbox_url: None,
-        // One attempt: each queued answer is seen exactly once.
-        http: HttpClient::new(RetryPolicy {
-            max_attempts: 1,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_secs(1),
-            timeout: Duration::from_secs(5),
-        }),
-    }
+fn adapter(base: &str, signing_key: &str) -> Adapter {
+    let creds = json!({
+        "space_url": "example.signalwire.com", "project_id": PROJECT, "api_token": TOKEN,
+        "signing_key": signing_key, "base_url": base,
+    });
+    crate::registry::build("signalwire", &context(creds)).expect("adapter")
 }
 
-fn adapter(base: &str, signing_key: &str) -> Adapter {
-    let creds = [
-        ("space_url", "example.signalwire.com"),
-        ("project_id", PROJECT),
-        ("api_token", TOKEN),
-        ("signing_key", signing_key),
-        ("base_url", base),
-    ];
-    crate::registry::build("signalwire", &context(&creds)).expect("adapter")
+fn sms(to: &str) -> MessageRequest {
+    MessageRequest {
+        channel: MessageChannel::Sms,
+        to: to.into(),
+        from: "+14155550199".into(),
+        body: "Your code is 1234".into(),
+        media_urls: Vec::new(),
+        idempotency_key: "att_1".into(),
+    }
 }
 
 fn form(body: &[u8]) -> Vec<(String, String)> {
@@ -64,14 +52,7 @@ async fn messages_go_to_the_compatibility_api_of_the_project() {
         .messaging
         .as_deref()
         .expect("messaging")
-        .send_message(&MessageRequest {
-            channel: MessageChannel::Sms,
-            to: "+14155550100".into(),
-            from: "+14155550199".into(),
-            body: "Your code is 1234".into(),
-            media_urls: Vec::new(),
-            idempotency_key: "att_1".into(),
-        })
+        .send_message(&sms("+14155550100"))
         .await
         .expect("sent");
     assert_eq!(sent.message_id, "SMb7c0a0e8d5a84f0e9a8d1c2b3a4f5e6d");
@@ -97,10 +78,7 @@ async fn messages_go_to_the_compatibility_api_of_the_project() {
         ("To", "+14155550100"),
         ("From", "+14155550199"),
         ("Body", "Your code is 1234"),
-        (
-            "StatusCallback",
-            "https://sy.example/v1/webhooks/prv_signalwire",
-        ),
+        ("StatusCallback", "https://sy.example/v1/webhooks/prv_test"),
     ] {
         assert!(
             fields.iter().any(|(fk, fv)| fk == k && fv == v),
@@ -127,14 +105,7 @@ async fn errors_and_the_connection_check_speak_for_signalwire() {
         .messaging
         .as_deref()
         .expect("messaging")
-        .send_message(&MessageRequest {
-            channel: MessageChannel::Sms,
-            to: "+1".into(),
-            from: "+14155550199".into(),
-            body: "x".into(),
-            media_urls: Vec::new(),
-            idempotency_key: "att_2".into(),
-        })
+        .send_message(&sms("+1"))
         .await
         .expect_err("refused");
     assert_eq!(err.provider, "signalwire");
@@ -227,27 +198,17 @@ fn json_webhooks_verify_the_body_hash_in_the_url() {
 
 #[test]
 fn credentials_are_checked_with_the_field_named() {
-    let base = [("api_token", TOKEN), ("signing_key", "PSKkey")];
-    let with = |extra: &[(&'static str, &'static str)]| {
-        let creds: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
-        build(&context(&creds)).map(|_| ())
+    let with = |space_url: &str, project_id: &str| {
+        let creds = json!({
+            "space_url": space_url, "project_id": project_id, "api_token": TOKEN, "signing_key": "PSKkey",
+        });
+        build(&context(creds)).map(|_| ())
     };
-    let err = with(&[
-        ("space_url", "example.signalwire.com"),
-        ("project_id", "AC123"),
-    ])
-    .expect_err("not a UUID");
+    let err = with("example.signalwire.com", "AC123").expect_err("not a UUID");
     assert!(err.0.contains("credentials.project_id"), "{}", err.0);
-    let err =
-        with(&[("space_url", "exa mple/x"), ("project_id", PROJECT)]).expect_err("not a host");
+    let err = with("exa mple/x", PROJECT).expect_err("not a host");
     assert!(err.0.contains("credentials.space_url"), "{}", err.0);
-    assert!(
-        with(&[
-            ("space_url", "https://Example.SignalWire.com/"),
-            ("project_id", PROJECT)
-        ])
-        .is_ok()
-    );
+    assert!(with("https://Example.SignalWire.com/", PROJECT).is_ok());
     assert_eq!(
         space_host("https://Example.SignalWire.com/")
             .as_deref()
