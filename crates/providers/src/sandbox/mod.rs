@@ -64,25 +64,14 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
             ctx,
             format!("{base}/telnyx"),
         )?))),
-        "signalwire" => {
-            // The sandbox's generic fields in SignalWire's roles.
-            let project_id = ctx.required("account_sid")?;
-            let account = crate::twilio::Account {
-                base: format!("{base}/signalwire"),
-                rest_auth: crate::http::Auth::Basic {
-                    user: project_id.clone(),
-                    password: ctx.required("auth_token")?,
-                },
-                account_sid: project_id,
-                signing_key: ctx.required("signing_key")?,
-            };
-            Ok(Adapter::carrier(Arc::new(crate::twilio::Twilio::new(
-                crate::signalwire::SIGNALWIRE,
-                account,
-                ctx.webhook_url.clone(),
-                ctx.http.clone(),
-            ))))
-        }
+        // The sandbox's generic fields in SignalWire's roles: project id, API token.
+        "signalwire" => Ok(Adapter::carrier(Arc::new(crate::signalwire::client(
+            ctx,
+            &format!("{base}/signalwire"),
+            ctx.required("account_sid")?,
+            ctx.required("auth_token")?,
+            ctx.required("signing_key")?,
+        )))),
         "sendgrid" => Ok(Adapter::mailer(Arc::new(
             crate::sendgrid::from_credentials(ctx, format!("{base}/sendgrid"))?,
         ))),

@@ -64,21 +64,35 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Twilio, C
     }
     url::Url::parse(&base)
         .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let api_token = ctx.required("api_token")?;
+    let signing_key = ctx.required("signing_key")?;
+    Ok(client(ctx, &base, project_id, api_token, signing_key))
+}
+
+/// The client of one project at `base`, from credentials already read (the sandbox keeps
+/// them under its own field names).
+pub fn client(
+    ctx: &ProviderContext,
+    base: &str,
+    project_id: String,
+    api_token: String,
+    signing_key: String,
+) -> Twilio {
     let account = Account {
         base: base.trim_end_matches('/').to_string(),
         rest_auth: Auth::Basic {
             user: project_id.clone(),
-            password: ctx.required("api_token")?,
+            password: api_token,
         },
         account_sid: project_id,
-        signing_key: ctx.required("signing_key")?,
+        signing_key,
     };
-    Ok(Twilio::new(
+    Twilio::new(
         SIGNALWIRE,
         account,
         ctx.webhook_url.clone(),
         ctx.http.clone(),
-    ))
+    )
 }
 
 /// The host of a space URL, given as `example.signalwire.com` or `https://example…/`.

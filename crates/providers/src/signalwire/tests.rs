@@ -5,8 +5,9 @@
 //! scheme).
 
 use super::*;
+use crate::capability::SentMessage;
 use crate::capability::{MessageChannel, MessageRequest, WebhookError, WebhookRequest};
-use crate::error::ErrorClass;
+use crate::error::{ErrorClass, ProviderError};
 use crate::events::MessageStatus;
 use crate::http::double::{Double, context};
 use axum::http::{HeaderMap, HeaderValue, Method};
@@ -35,6 +36,14 @@ fn sms(to: &str) -> MessageRequest {
     }
 }
 
+/// The adapter's SMS to `to`.
+async fn send(sw: &Adapter, to: &str) -> Result<SentMessage, ProviderError> {
+    let messaging = sw.messaging.as_deref().expect("messaging");
+    messaging.send_message(&sms(to)).await
+}
+
+const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
+
 fn form(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(body).expect("form")
 }
@@ -44,17 +53,11 @@ async fn messages_go_to_the_compatibility_api_of_the_project() {
     let double = Double::start(200, "").await;
     double.then(
         201,
-        &[("content-type", "application/json")],
+        JSON,
         r#"{"sid":"SMb7c0a0e8d5a84f0e9a8d1c2b3a4f5e6d","status":"queued","num_segments":"1","price":null,"price_unit":"USD"}"#,
     );
     let sw = adapter(&double.base_url, "PSKkey");
-    let sent = sw
-        .messaging
-        .as_deref()
-        .expect("messaging")
-        .send_message(&sms("+14155550100"))
-        .await
-        .expect("sent");
+    let sent = send(&sw, "+14155550100").await.expect("sent");
     assert_eq!(sent.message_id, "SMb7c0a0e8d5a84f0e9a8d1c2b3a4f5e6d");
     assert_eq!(sent.status, MessageStatus::Queued);
 
@@ -92,22 +95,16 @@ async fn errors_and_the_connection_check_speak_for_signalwire() {
     let double = Double::start(200, "").await;
     double.then(
         400,
-        &[("content-type", "application/json")],
+        JSON,
         r#"{"code":21211,"message":"The 'To' number is not a valid phone number.","more_info":"https://developer.signalwire.com","status":400}"#,
     );
     double.then(
         200,
-        &[("content-type", "application/json")],
+        JSON,
         r#"{"sid":"5c1a7d3e-9b2f-4e8a-a1d4-2f6b8c9e0a17","friendly_name":"Acme","status":"active"}"#,
     );
     let sw = adapter(&double.base_url, "PSKkey");
-    let err = sw
-        .messaging
-        .as_deref()
-        .expect("messaging")
-        .send_message(&sms("+1"))
-        .await
-        .expect_err("refused");
+    let err = send(&sw, "+1").await.expect_err("refused");
     assert_eq!(err.provider, "signalwire");
     assert_eq!(err.class, ErrorClass::Permanent);
     assert_eq!(err.code.as_deref(), Some("21211"));
@@ -173,25 +170,18 @@ fn json_webhooks_verify_the_body_hash_in_the_url() {
     // SignalWire's SDK vector for a JSON body signed through `bodySHA256`.
     let sw = adapter("https://example.signalwire.com", "PSKtest1234567890abcdef");
     let url = "https://example.ngrok.io/webhook?bodySHA256=69f3cbfc18e386ef8236cb7008cd5a54b7fed637a8cb3373b5a1591d7f0fd5f4";
-    let sig = "dfO9ek8mxyFtn2nMz24plPmPfIY=";
-    assert_eq!(
+    let check = |body: &[u8]| {
         verify(
             &sw,
             url,
             "x-signalwire-signature",
-            sig,
-            br#"{"event":"call.state"}"#
-        ),
-        Ok(())
-    );
+            "dfO9ek8mxyFtn2nMz24plPmPfIY=",
+            body,
+        )
+    };
+    assert_eq!(check(br#"{"event":"call.state"}"#), Ok(()));
     assert_eq!(
-        verify(
-            &sw,
-            url,
-            "x-signalwire-signature",
-            sig,
-            br#"{"event":"call.ended"}"#
-        ),
+        check(br#"{"event":"call.ended"}"#),
         Err(WebhookError::BadSignature)
     );
 }
