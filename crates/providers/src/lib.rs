@@ -14,7 +14,7 @@ pub mod registry;
 mod bandwidth;
 mod bland;
 mod mailgun;
-mod plivo;
+pub mod plivo;
 mod postmark;
 mod retell;
 pub mod sandbox;
@@ -28,6 +28,7 @@ pub mod twilio;
 mod vapi;
 mod vonage;
 mod webhook;
+pub mod xml;
 
 pub use adapter::{Adapter, ProviderContext};
 pub use catalog::{CredentialField, ProviderType};

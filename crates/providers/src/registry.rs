@@ -33,7 +33,7 @@ const ENTRIES: &[Entry] = &[
     },
     Entry {
         descriptor: crate::plivo::descriptor,
-        build: None,
+        build: Some(crate::plivo::build),
     },
     Entry {
         descriptor: crate::sip::descriptor,

@@ -57,8 +57,11 @@ pub trait Webhooks: Send + Sync {
     /// Normalises a verified webhook; unknown event types come back as
     /// [`EventKind::Unknown`](crate::events::EventKind::Unknown), never as errors.
     fn parse(&self, req: &WebhookRequest<'_>) -> Result<Vec<ProviderEvent>, WebhookError>;
-    /// The content type and body to answer an accepted webhook with.
-    fn acknowledgement(&self) -> (&'static str, &'static str) {
-        ("application/json", "{\"received\":true}")
+    /// The content type and body to answer an accepted webhook with. Most providers ignore
+    /// it; those that fetch call instructions from a webhook (Plivo's answer URL, Bandwidth's
+    /// BXML callbacks) read the document it returns.
+    fn acknowledgement(&self, req: &WebhookRequest<'_>) -> (&'static str, String) {
+        let _ = req;
+        ("application/json", "{\"received\":true}".into())
     }
 }

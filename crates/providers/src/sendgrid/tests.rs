@@ -405,5 +405,8 @@ fn webhooks_through_the_adapter() {
         w.parse(&hook(&headers, b"{}", now)),
         Err(WebhookError::Malformed(_))
     ));
-    assert_eq!(w.acknowledgement().0, "application/json");
+    assert_eq!(
+        w.acknowledgement(&hook(&headers, b"{}", now)).0,
+        "application/json"
+    );
 }

@@ -540,12 +540,12 @@ impl Webhooks for Twilio {
         }
     }
 
-    fn acknowledgement(&self) -> (&'static str, &'static str) {
+    fn acknowledgement(&self, _: &WebhookRequest<'_>) -> (&'static str, String) {
         // Twilio reads the answer to an inbound call or message as TwiML: an empty
         // document does nothing and keeps Twilio from logging an error.
         (
             "text/xml",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".into(),
         )
     }
 }

@@ -1,21 +1,7 @@
 //! Built-in call instructions as TwiML.
 
 use crate::capability::Instruction;
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::xml::escape;
 
 /// A `<Response>` document performing `steps` in order.
 pub fn render(steps: &[Instruction]) -> String {

@@ -160,7 +160,7 @@ pub async fn receive(
             "webhook event"
         );
     }
-    let (content_type, ack) = adapter.webhooks.acknowledgement();
+    let (content_type, ack) = adapter.webhooks.acknowledgement(&req);
     Ok(([(header::CONTENT_TYPE, content_type)], ack).into_response())
 }
 
