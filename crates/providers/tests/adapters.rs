@@ -120,6 +120,11 @@ async fn telnyx_numbers() {
     numbers_round_trip(Style::Telnyx).await;
 }
 
+#[tokio::test]
+async fn plivo_numbers() {
+    numbers_round_trip(Style::Plivo).await;
+}
+
 async fn call_and_message_round_trip(style: Style) {
     let rig = rig().await;
     let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -148,6 +153,12 @@ async fn call_and_message_round_trip(style: Style) {
         ],
         Style::Telnyx => &[
             CallStatus::Initiated,
+            CallStatus::Answered,
+            CallStatus::Completed,
+        ],
+        // Plivo reports ringing (ring URL), the answer (answer URL) and the hangup.
+        Style::Plivo => &[
+            CallStatus::Ringing,
             CallStatus::Answered,
             CallStatus::Completed,
         ],
@@ -242,9 +253,88 @@ async fn telnyx_calls_and_messages() {
 }
 
 #[tokio::test]
+async fn plivo_calls_and_messages() {
+    call_and_message_round_trip(Style::Plivo).await;
+}
+
+/// Plivo fetches instructions from the answer URL: Switchyard's webhook answers the signed
+/// callback with the Plivo XML the adapter put in that URL, and a transfer of the live call
+/// does the same with the new instructions.
+#[tokio::test]
+async fn plivo_answer_and_transfer_urls_serve_the_instructions() {
+    let rig = rig().await;
+    let long = Profile {
+        duration: switchyard_sandbox::DurationModel::Fixed { secs: 30 },
+        ..quick_profile()
+    };
+    let (_, adapter) = rig.account(Style::Plivo, long, fast_policy());
+    let from = common::first_number(&adapter).await;
+    let voice = adapter.voice.as_ref().expect("voice");
+    let placed = voice
+        .create_call(&call_to(&from, steps()))
+        .await
+        .expect("call");
+    let document = |received: &[common::Received], nth: usize| {
+        let hook = received
+            .iter()
+            .filter(|r| r.url.contains("sy_answer="))
+            .nth(nth)
+            .expect("an answer callback");
+        let req = WebhookRequest {
+            url: &hook.url,
+            headers: &hook.headers,
+            body: &hook.body,
+            now_secs: now_secs(),
+        };
+        adapter.webhooks.verify(&req).expect("signed");
+        adapter.webhooks.acknowledgement(&req)
+    };
+    let (content_type, doc) = document(&rig.webhooks(2).await, 0);
+    assert_eq!(content_type, "application/xml");
+    assert!(
+        doc.contains("<Speak voice=\"WOMAN\" language=\"en-US\">Hello from Switchyard</Speak>"),
+        "{doc}"
+    );
+    voice
+        .perform(
+            &placed.call_id,
+            &[Instruction::Play {
+                url: "https://x.example/hold.mp3".into(),
+            }],
+        )
+        .await
+        .expect("transfer");
+    let (_, doc) = document(&rig.webhooks(3).await, 1);
+    assert!(
+        doc.contains("<Play>https://x.example/hold.mp3</Play>"),
+        "{doc}"
+    );
+    // Callbacks without a document get an empty one, which Plivo ignores.
+    let plain = rig
+        .webhooks(3)
+        .await
+        .into_iter()
+        .find(|r| !r.url.contains("sy_answer="))
+        .expect("the ring callback");
+    let ack = adapter.webhooks.acknowledgement(&WebhookRequest {
+        url: &plain.url,
+        headers: &plain.headers,
+        body: &plain.body,
+        now_secs: now_secs(),
+    });
+    assert!(ack.1.ends_with("<Response></Response>"), "{ack:?}");
+    voice.hangup(&placed.call_id).await.expect("hangup");
+}
+
+#[tokio::test]
 async fn inbound_traffic_arrives_signed_and_parsed() {
     let rig = rig().await;
-    for style in [Style::Twilio, Style::Signalwire, Style::Telnyx] {
+    for style in [
+        Style::Twilio,
+        Style::Signalwire,
+        Style::Telnyx,
+        Style::Plivo,
+    ] {
         rig.clear();
         let (creds, adapter) = rig.account(style, quick_profile(), fast_policy());
         let ours = common::first_number(&adapter).await;
@@ -285,7 +375,12 @@ async fn inbound_traffic_arrives_signed_and_parsed() {
 #[tokio::test]
 async fn tampered_and_replayed_webhooks_are_refused() {
     let rig = rig().await;
-    for style in [Style::Twilio, Style::Signalwire, Style::Telnyx] {
+    for style in [
+        Style::Twilio,
+        Style::Signalwire,
+        Style::Telnyx,
+        Style::Plivo,
+    ] {
         rig.clear();
         let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
         let from = common::first_number(&adapter).await;
@@ -314,8 +409,8 @@ async fn tampered_and_replayed_webhooks_are_refused() {
             Err(WebhookError::BadSignature)
         );
         match style {
-            // Twilio and SignalWire sign the URL: another URL is another signature.
-            Style::Twilio | Style::Signalwire => assert_eq!(
+            // Twilio, SignalWire and Plivo sign the URL: another URL is another signature.
+            Style::Twilio | Style::Signalwire | Style::Plivo => assert_eq!(
                 req(&hook.body, &format!("{}?x=1", hook.url), now_secs()),
                 Err(WebhookError::BadSignature)
             ),
@@ -434,6 +529,63 @@ async fn server_errors_retry_reads_but_not_unkeyed_sends() {
         .await
         .expect_err("500");
     assert_eq!(rig.sandbox.journal().len() - before, 3);
+}
+
+/// Plivo's 429 carries no `Retry-After`; its faults classify like everyone's.
+#[tokio::test]
+async fn plivo_faults_are_classified() {
+    let rig = rig().await;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..fast_policy()
+    };
+    let limited = Profile {
+        requests_per_second: 1,
+        ..quick_profile()
+    };
+    let (creds, adapter) = rig.account(Style::Plivo, limited, once);
+    let from = common::first_number(&adapter).await;
+    let err = adapter
+        .connection
+        .test_connection()
+        .await
+        .expect_err("over the limit");
+    assert_eq!((err.status, err.class), (Some(429), ErrorClass::Retryable));
+    assert_eq!(err.delivery, Delivery::NotAccepted);
+    rig.sandbox.set_faults(
+        &creds.key(),
+        Faults {
+            outage_secs: 3_600,
+            ..Faults::default()
+        },
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let err = adapter
+        .connection
+        .test_connection()
+        .await
+        .expect_err("outage");
+    assert_eq!((err.status, err.class), (Some(503), ErrorClass::Retryable));
+    assert!(err.may_fail_over());
+    rig.sandbox.set_faults(
+        &creds.key(),
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let before = rig.sandbox.journal().len();
+    let err = adapter
+        .messaging
+        .as_ref()
+        .expect("messaging")
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect_err("500");
+    assert_eq!(err.delivery, Delivery::MaybeAccepted);
+    assert!(!err.may_fail_over(), "Plivo may have sent it");
+    assert_eq!(rig.sandbox.journal().len() - before, 1);
 }
 
 #[tokio::test]

@@ -25,6 +25,9 @@ pub enum Style {
     /// (a UUID) as the account id, webhooks signed with a separate signing key in
     /// `X-SignalWire-Signature`.
     Signalwire,
+    /// Plivo's REST API (`/v1/Account/{auth_id}/…`, JSON bodies), form callbacks signed
+    /// with V3 and V2 signatures keyed by the auth token.
+    Plivo,
     /// SendGrid v3 Mail Send, ECDSA P-256 signed event webhooks. Such an account owns no
     /// numbers and places no calls, so the carrier paths never see it.
     Sendgrid,
@@ -60,7 +63,11 @@ pub struct AccountCredentials {
     /// Twilio-style account SID (SignalWire style: the project id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<String>,
-    /// Twilio-style auth token, which signs webhooks (SignalWire style: the API token).
+    /// Plivo-style auth id (`MA…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_id: Option<String>,
+    /// Twilio-style or Plivo-style auth token, which signs webhooks (SignalWire style: the
+    /// API token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
     /// Telnyx-style or SendGrid-style API key.
@@ -85,6 +92,15 @@ fn hex(words: &[u64]) -> String {
     words.iter().map(|w| format!("{w:016x}")).collect()
 }
 
+/// Upper-case letters and digits drawn from `words`, 12 per word (Plivo's id alphabet).
+fn alnum(words: &[u64]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    words
+        .iter()
+        .flat_map(|w| (0..12).map(move |i| ALPHABET[((w >> (i * 5)) % 36) as usize] as char))
+        .collect()
+}
+
 impl AccountCredentials {
     /// Fresh credentials, derived from the seed and the account's number.
     pub fn generate(style: Style, seed: u64, n: u64) -> Self {
@@ -94,6 +110,7 @@ impl AccountCredentials {
                 let id = hex(&[w(1), w(2)]);
                 AccountCredentials {
                     style,
+                    auth_id: None,
                     account_sid: Some(format!(
                         "{}-{}-4{}-a{}-{}",
                         &id[..8],
@@ -110,8 +127,20 @@ impl AccountCredentials {
                     signing_key: Some(format!("PSK_{}", hex(&[w(5), w(6)]))),
                 }
             }
+            Style::Plivo => AccountCredentials {
+                style,
+                auth_id: Some(format!("MA{}", &alnum(&[w(1), w(2)])[..18])),
+                account_sid: None,
+                auth_token: Some(alnum(&[w(3), w(4), w(5), w(6)])[..40].to_string()),
+                api_key: None,
+                connection_id: None,
+                public_key: None,
+                webhook_public_key: None,
+                signing_key: None,
+            },
             Style::Twilio => AccountCredentials {
                 style,
+                auth_id: None,
                 account_sid: Some(format!("AC{}", hex(&[w(1), w(2)]))),
                 auth_token: Some(hex(&[w(3), w(4)])),
                 api_key: None,
@@ -128,6 +157,7 @@ impl AccountCredentials {
                 let key = SigningKey::from_bytes(&seed_bytes);
                 AccountCredentials {
                     style,
+                    auth_id: None,
                     account_sid: None,
                     auth_token: None,
                     api_key: Some(format!("KEY{}", hex(&[w(5), w(6)]).to_uppercase())),
@@ -152,6 +182,7 @@ impl AccountCredentials {
                     .unwrap_or_else(|| unreachable!("a valid scalar turns up"));
                 AccountCredentials {
                     style,
+                    auth_id: None,
                     account_sid: None,
                     auth_token: None,
                     api_key: Some(format!(
@@ -174,6 +205,7 @@ impl AccountCredentials {
     pub fn key(&self) -> String {
         match self.style {
             Style::Twilio | Style::Signalwire => self.account_sid.clone().unwrap_or_default(),
+            Style::Plivo => self.auth_id.clone().unwrap_or_default(),
             Style::Telnyx | Style::Sendgrid => self.api_key.clone().unwrap_or_default(),
         }
     }
@@ -228,6 +260,9 @@ pub struct Call {
     pub created_ms: i64,
     /// The dial's `command_id` (Telnyx style): a repeat returns this call.
     pub command_id: Option<String>,
+    /// Where the answer event goes and instructions come from (Plivo style), when not
+    /// `callback`.
+    pub answer_url: Option<String>,
     /// Events sent so far (Twilio's `SequenceNumber`).
     pub sequence: u32,
 }
@@ -428,14 +463,19 @@ impl Account {
         // An email account has no numbers.
         let owned = match creds.style {
             Style::Sendgrid => 0,
-            Style::Twilio | Style::Signalwire | Style::Telnyx => profile.owned_numbers,
+            Style::Twilio | Style::Signalwire | Style::Telnyx | Style::Plivo => {
+                profile.owned_numbers
+            }
         };
         let numbers = (0..u64::from(owned))
-            .map(|i| OwnedNumber {
-                id: number_id(creds.style, tag, i),
-                e164: format!("+1{area}555{:04}", block + i % 100),
-                sms_url: None,
-                voice_url: None,
+            .map(|i| {
+                let e164 = format!("+1{area}555{:04}", block + i % 100);
+                OwnedNumber {
+                    id: number_id(creds.style, tag, i, &e164),
+                    e164,
+                    sms_url: None,
+                    voice_url: None,
+                }
             })
             .collect();
         Account {
@@ -523,9 +563,11 @@ impl Account {
     }
 }
 
-/// Provider-style id of the `i`-th number.
-pub fn number_id(style: Style, tag: u64, i: u64) -> String {
+/// Provider-style id of the `i`-th number, `e164`.
+pub fn number_id(style: Style, tag: u64, i: u64, e164: &str) -> String {
     match style {
+        // Plivo names a number by its digits.
+        Style::Plivo => e164.trim_start_matches('+').to_string(),
         Style::Twilio | Style::Signalwire => {
             format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)]))
         }

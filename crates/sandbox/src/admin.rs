@@ -112,7 +112,7 @@ impl Sandbox {
             "sms" => {
                 let id = match style {
                     Style::Twilio | Style::Signalwire => format!("SM{n:032x}"),
-                    Style::Telnyx | Style::Sendgrid => {
+                    Style::Telnyx | Style::Sendgrid | Style::Plivo => {
                         format!("{n:08x}-0000-4000-8000-000000000000")
                     }
                 };
@@ -131,6 +131,7 @@ impl Sandbox {
                 let id = match style {
                     Style::Twilio | Style::Signalwire => format!("CA{n:032x}"),
                     Style::Telnyx | Style::Sendgrid => format!("v3:{n:032x}"),
+                    Style::Plivo => format!("{n:08x}-0000-4000-9000-000000000000"),
                 };
                 let p = notify::inbound_call(style, &account, &id, &inbound.from, &inbound.to, now);
                 (id, p, number.voice_url.clone())

@@ -1,11 +1,13 @@
-//! A carrier simulator that speaks the Twilio and Telnyx HTTP APIs the adapters use, and
+//! A carrier simulator that speaks the Twilio, SignalWire, Telnyx and Plivo HTTP APIs the
+//! adapters use, and
 //! SendGrid's email API. It rings, answers or not by destination country, hangs up after a
 //! drawn duration, delivers messages with receipts, delivers, bounces and tracks emails,
 //! rate-limits with 429s, injects faults, and signs its webhooks exactly as the real
 //! providers do. Outcomes are drawn from a seed, so runs repeat; a clock speed above 1 runs
 //! simulations faster than real time.
 //!
-//! Routes: `/twilio/2010-04-01/…`, `/telnyx/v2/…`, `/sendgrid/v3/…` (the provider APIs) and
+//! Routes: `/twilio/2010-04-01/…`, `/signalwire/api/laml/…`, `/telnyx/v2/…`, `/plivo/v1/…`,
+//! `/sendgrid/v3/…` (the provider APIs) and
 //! `/admin/…` (accounts, faults, inbound traffic, emails, the request journal).
 
 mod accounts;
@@ -14,6 +16,7 @@ mod behaviour;
 mod clock;
 mod lifecycle;
 mod notify;
+mod plivo_api;
 mod reply;
 mod sendgrid_api;
 mod telnyx_api;
@@ -118,6 +121,7 @@ impl Sandbox {
             .nest("/twilio", twilio_api::routes())
             .nest("/signalwire/api/laml", twilio_api::routes())
             .nest("/telnyx", telnyx_api::routes())
+            .nest("/plivo", plivo_api::routes())
             .nest("/sendgrid", sendgrid_api::routes())
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

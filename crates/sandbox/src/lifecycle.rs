@@ -55,6 +55,7 @@ pub fn advance(
         call.sequence += 1;
         call.clone()
     };
+    let mut url = call.callback.clone();
     let (payload, wanted) = match account.creds.style {
         Style::Twilio | Style::Signalwire => {
             let event = match status {
@@ -66,6 +67,18 @@ pub fn advance(
             (
                 notify::twilio_call(account, &call, now),
                 call.events.iter().any(|e| e == event),
+            )
+        }
+        // Plivo has no "initiated" callback; the answer goes to the answer URL, ringing
+        // and the end to the ring and hangup URLs.
+        Style::Plivo => {
+            if status == "in-progress" {
+                url = call.answer_url.clone();
+            }
+            let price = call_price(account, duration).to_string();
+            (
+                notify::plivo_call(&call, &price, now),
+                status != "initiated",
             )
         }
         Style::Telnyx | Style::Sendgrid => match status {
@@ -85,7 +98,7 @@ pub fn advance(
         },
     };
     if wanted {
-        let url = call.callback.clone().or_else(|| account.webhook_url());
+        let url = url.or_else(|| account.webhook_url());
         notify::deliver(sandbox, account, url, payload);
     }
     true
@@ -165,6 +178,8 @@ pub fn run_message(sandbox: Sandbox, account: Arc<Account>, message_id: String, 
         } else {
             let code = match account.creds.style {
                 Style::Twilio | Style::Signalwire => "30003",
+                // Destination temporarily unavailable.
+                Style::Plivo => "80",
                 Style::Telnyx | Style::Sendgrid => "40002",
             };
             set_message(&sandbox, &account, &message_id, "undelivered", Some(code));
@@ -185,6 +200,12 @@ fn set_message(sandbox: &Sandbox, account: &Account, id: &str, status: &str, err
     let price = (account.profile().sms_price * Decimal::from(m.segments)).to_string();
     let payload = match account.creds.style {
         Style::Twilio | Style::Signalwire => notify::twilio_message(account, &m),
+        Style::Plivo => notify::plivo_message(
+            &m,
+            &account.profile().sms_price.to_string(),
+            &price,
+            sandbox.clock().now_ms(),
+        ),
         Style::Telnyx | Style::Sendgrid => {
             notify::telnyx_message(&m, &price, sandbox.clock().now_ms())
         }

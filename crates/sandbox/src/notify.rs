@@ -5,7 +5,8 @@ use crate::Sandbox;
 use crate::accounts::{Account, Call, Email, Message, Style};
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchyard_providers::{sendgrid, telnyx, twilio};
+use switchyard_core::scoring::mix64;
+use switchyard_providers::{plivo, sendgrid, telnyx, twilio};
 
 /// A webhook body before signing.
 pub enum Payload {
@@ -13,6 +14,8 @@ pub enum Payload {
     Form(Vec<(String, String)>),
     /// Telnyx-style event (`data` object; the envelope is added here).
     Event(Value),
+    /// Plivo-style form parameters, signed with V3 and V2.
+    Plivo(Vec<(String, String)>),
     /// SendGrid-style events, posted together as one JSON array.
     EmailEvents(Vec<Value>),
 }
@@ -55,6 +58,96 @@ pub fn twilio_call(account: &Account, call: &Call, now_ms: i64) -> Payload {
         p.push(("CallDuration", call.duration.to_string()));
     }
     Payload::Form(pairs(&p))
+}
+
+/// Plivo's `CallStatus`, hangup cause and cause name for a sandbox (Twilio-vocabulary)
+/// status (https://www.plivo.com/docs/voice/troubleshooting/hangup-causes).
+fn plivo_status(status: &str) -> (&'static str, &'static str, &'static str) {
+    match status {
+        "ringing" => ("ringing", "", ""),
+        "in-progress" => ("in-progress", "", ""),
+        "completed" => ("completed", "NORMAL_CLEARING", "Normal Hangup"),
+        "busy" => ("busy", "USER_BUSY", "Busy Line"),
+        "no-answer" => ("no-answer", "NO_ANSWER", "No Answer"),
+        "canceled" => ("cancel", "ORIGINATOR_CANCEL", "Canceled"),
+        _ => ("failed", "CALL_REJECTED", "Invalid Destination Address"),
+    }
+}
+
+fn plivo_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// A Plivo ring, answer or hangup callback (https://www.plivo.com/docs/voice/xml/request/):
+/// numbers without `+`, the request UUID beside the call UUID.
+pub fn plivo_call(call: &Call, price: &str, now_ms: i64) -> Payload {
+    let (word, cause, cause_name) = plivo_status(&call.status);
+    let event = match word {
+        "ringing" => "Ring",
+        "in-progress" => "StartApp",
+        _ => "Hangup",
+    };
+    let mut p = vec![
+        ("CallUUID", call.id.clone()),
+        ("RequestUUID", call.id.clone()),
+        ("ALegUUID", call.id.clone()),
+        ("ALegRequestUUID", call.id.clone()),
+        ("CallStatus", word.to_string()),
+        ("Direction", "outbound".to_string()),
+        ("Event", event.to_string()),
+        ("From", call.from.trim_start_matches('+').to_string()),
+        ("To", call.to.trim_start_matches('+').to_string()),
+        ("StartTime", plivo_time(call.created_ms)),
+    ];
+    if event == "Hangup" {
+        p.extend([
+            ("Duration", call.duration.to_string()),
+            ("BillDuration", call.duration.to_string()),
+            ("TotalCost", price.to_string()),
+            ("HangupCause", cause.to_string()),
+            ("HangupCauseName", cause_name.to_string()),
+            ("HangupSource", "Callee".to_string()),
+            ("EndTime", plivo_time(now_ms)),
+        ]);
+    }
+    Payload::Plivo(pairs(&p))
+}
+
+/// A Plivo message status callback
+/// (https://plivo.com/docs/messaging/api/message/message-status-callbacks).
+pub fn plivo_message(m: &Message, rate: &str, price: &str, now_ms: i64) -> Payload {
+    let mut p = vec![
+        ("MessageUUID", m.id.clone()),
+        ("ParentMessageUUID", m.id.clone()),
+        ("From", m.from.trim_start_matches('+').to_string()),
+        ("To", m.to.trim_start_matches('+').to_string()),
+        (
+            "Type",
+            if m.media.is_empty() { "sms" } else { "mms" }.to_string(),
+        ),
+        ("Status", m.status.clone()),
+        ("Units", m.segments.to_string()),
+        ("TotalRate", rate.to_string()),
+        ("TotalAmount", price.to_string()),
+        ("MCC", "234".to_string()),
+        ("MNC", "10".to_string()),
+        ("PartInfo", "1 of 1".to_string()),
+        (
+            "Sequence",
+            if m.status == "sent" { "1" } else { "2" }.to_string(),
+        ),
+        ("MessageTime", plivo_time(m.created_ms)),
+    ];
+    if let Some(code) = &m.error_code {
+        p.push(("ErrorCode", code.clone()));
+    }
+    if m.status != "sent" {
+        p.push(("DeliveryReportTime", plivo_time(now_ms)));
+    }
+    Payload::Plivo(pairs(&p))
 }
 
 /// A Telnyx call event.
@@ -155,6 +248,16 @@ pub fn inbound_message(
             ("Body", body.to_string()),
             ("NumMedia", "0".to_string()),
         ])),
+        Style::Plivo => Payload::Plivo(pairs(&[
+            ("MessageUUID", id.to_string()),
+            ("From", from.trim_start_matches('+').to_string()),
+            ("To", to.trim_start_matches('+').to_string()),
+            ("Text", body.to_string()),
+            ("Type", "sms".to_string()),
+            ("Units", "1".to_string()),
+            ("TotalRate", "0.00000".to_string()),
+            ("TotalAmount", "0.00000".to_string()),
+        ])),
         Style::Telnyx | Style::Sendgrid => Payload::Event(json!({
             "event_type": "message.received",
             "occurred_at": rfc3339(now_ms),
@@ -181,6 +284,14 @@ pub fn inbound_call(
             ("Direction", "inbound".to_string()),
             ("From", from.to_string()),
             ("To", to.to_string()),
+        ])),
+        Style::Plivo => Payload::Plivo(pairs(&[
+            ("CallUUID", id.to_string()),
+            ("CallStatus", "ringing".to_string()),
+            ("Direction", "inbound".to_string()),
+            ("Event", "StartApp".to_string()),
+            ("From", from.trim_start_matches('+').to_string()),
+            ("To", to.trim_start_matches('+').to_string()),
         ])),
         Style::Telnyx | Style::Sendgrid => Payload::Event(json!({
             "event_type": "call.initiated",
@@ -279,6 +390,31 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
                     ("content-type", "application/x-www-form-urlencoded".into()),
                     (header, signature),
                     ("i-twilio-idempotency-token", format!("sandbox-{event_id}")),
+                ],
+            )
+        }
+        Payload::Plivo(params) => {
+            // V3 over the URL and parameters, and V2 over the URL for older receivers; one
+            // nonce per delivery, as Plivo does.
+            let token = account.creds.auth_token.as_deref().unwrap_or_default();
+            let nonce = format!("{:020}", mix64(event_id));
+            let body = serde_urlencoded::to_string(&params)
+                .unwrap_or_default()
+                .into_bytes();
+            (
+                body,
+                vec![
+                    ("content-type", "application/x-www-form-urlencoded".into()),
+                    (
+                        plivo::signature::V3_HEADER,
+                        plivo::signature::sign_v3(token, &url, &params, &nonce),
+                    ),
+                    (plivo::signature::V3_NONCE_HEADER, nonce.clone()),
+                    (
+                        plivo::signature::V2_HEADER,
+                        plivo::signature::sign_v2(token, &url, &nonce),
+                    ),
+                    (plivo::signature::V2_NONCE_HEADER, nonce),
                 ],
             )
         }

@@ -230,6 +230,7 @@ async fn create_call(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes)
         callback: text(&v, "webhook_url").map(str::to_owned),
         events: Vec::new(),
         command_id: text(&v, "command_id").map(str::to_owned),
+        answer_url: None,
         created_ms: sb.clock().now_ms(),
         sequence: 0,
     };
@@ -406,7 +407,7 @@ async fn order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Re
             valid_e164(e164) && crate::admin::is_offered(e164) && account.owned(e164).is_none();
         if ok {
             lock(&account.numbers).push(OwnedNumber {
-                id: number_id(Style::Telnyx, sb.next_id(), 0),
+                id: number_id(Style::Telnyx, sb.next_id(), 0, e164),
                 e164: e164.clone(),
                 sms_url: None,
                 voice_url: None,

@@ -259,6 +259,7 @@ async fn create_call(
         callback: field(&f, "StatusCallback").map(str::to_owned),
         events,
         command_id: None,
+        answer_url: None,
         created_ms: sb.clock().now_ms(),
         sequence: 0,
     };
@@ -493,7 +494,7 @@ async fn buy_number(
         );
     }
     let n = OwnedNumber {
-        id: number_id(Style::Twilio, sb.next_id(), 0),
+        id: number_id(Style::Twilio, sb.next_id(), 0, e164),
         e164: e164.into(),
         sms_url: field(&f, "SmsUrl").map(str::to_owned),
         voice_url: field(&f, "VoiceUrl").map(str::to_owned),

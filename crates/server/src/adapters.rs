@@ -66,7 +66,10 @@ pub fn open_sandbox_account(state: &AppState, creds: &mut Map<String, Value>) ->
         .map_err(|_| {
             ApiError::invalid(
                 "credentials.style",
-                "credentials.style must be twilio, telnyx, signalwire or sendgrid",
+                &format!(
+                    "credentials.style must be one of {}",
+                    switchyard_providers::sandbox::STYLES.join(", ")
+                ),
             )
         })?;
     let profile = sandbox_profile(creds)?;

@@ -1,7 +1,7 @@
-//! The built-in sandbox carrier. A sandbox provider is a Twilio-style, Telnyx-style or
-//! SendGrid-style account on the sandbox that runs inside `switchyard serve` (or
-//! `switchyard sandbox`): the real Twilio, Telnyx or SendGrid adapter talks to it over
-//! HTTP, so everything those adapters do is exercised offline.
+//! The built-in sandbox carrier. A sandbox provider is a Twilio-, SignalWire-, Telnyx-,
+//! Plivo- or SendGrid-style account on the sandbox that runs inside `switchyard serve` (or
+//! `switchyard sandbox`): the real adapter of that style talks to it over HTTP, so
+//! everything the adapters do is exercised offline.
 
 use crate::adapter::{Adapter, ProviderContext};
 use crate::catalog::{CredentialField, ProviderType};
@@ -10,18 +10,22 @@ use std::sync::Arc;
 use switchyard_core::Capability;
 
 /// The API dialects the sandbox speaks.
-pub const STYLES: &[&str] = &["twilio", "telnyx", "signalwire", "sendgrid"];
+pub const STYLES: &[&str] = &["twilio", "telnyx", "signalwire", "plivo", "sendgrid"];
 
 const CREDENTIALS: &[CredentialField] = &[
-    CredentialField::id("style", "API style: twilio, telnyx, signalwire or sendgrid"),
+    CredentialField::id(
+        "style",
+        "API style: twilio, telnyx, signalwire, plivo or sendgrid",
+    ),
     CredentialField::optional("profile", "Behaviour profile (JSON: answer rates, faults)"),
     CredentialField::optional(
         "account_sid",
         "Generated: Twilio-style account SID (SignalWire style: project id)",
     ),
+    CredentialField::optional("auth_id", "Generated: Plivo-style auth id"),
     CredentialField::optional(
         "auth_token",
-        "Generated: Twilio-style auth token (SignalWire style: API token)",
+        "Generated: Twilio-style or Plivo-style auth token (SignalWire style: API token)",
     ),
     CredentialField::optional(
         "api_key",
@@ -48,7 +52,7 @@ pub fn descriptor() -> ProviderType {
     ProviderType::new("sandbox", "Sandbox", &Capability::ALL, CREDENTIALS)
 }
 
-/// Builds the Twilio, Telnyx or SendGrid adapter pointed at the sandbox.
+/// Builds the adapter of the account's style pointed at the sandbox.
 pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
     let base = ctx
         .optional("base_url")
@@ -72,6 +76,10 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
             ctx.required("auth_token")?,
             ctx.required("signing_key")?,
         )))),
+        "plivo" => Ok(Adapter::carrier(Arc::new(crate::plivo::from_credentials(
+            ctx,
+            format!("{base}/plivo"),
+        )?))),
         "sendgrid" => Ok(Adapter::mailer(Arc::new(
             crate::sendgrid::from_credentials(ctx, format!("{base}/sendgrid"))?,
         ))),
