@@ -3,6 +3,8 @@
 mod client;
 mod events;
 pub mod signature;
+#[cfg(test)]
+mod tests;
 mod xml;
 
 use crate::adapter::{Adapter, ProviderContext};
