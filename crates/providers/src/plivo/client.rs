@@ -175,10 +175,13 @@ impl Connection for Plivo {
 #[async_trait]
 impl Voice for Plivo {
     async fn create_call(&self, req: &CallRequest) -> Result<PlacedCall, ProviderError> {
-        let answer_url = match &req.answer {
-            Answer::Url(url) => url.clone(),
-            Answer::Instructions(steps) => xml::answer_url(&self.s.webhook_url, steps),
+        // The answer always comes to Switchyard (so it is reported), which hands the call
+        // to a customer's URL with `<Redirect>`.
+        let doc = match &req.answer {
+            Answer::Url(url) => xml::redirect(url),
+            Answer::Instructions(steps) => xml::render(steps),
         };
+        let answer_url = xml::answer_url(&self.s.webhook_url, &doc);
         let body = json!({
             "from": digits(&req.from),
             "to": digits(&req.to),
@@ -267,7 +270,7 @@ impl Voice for Plivo {
         let rest = format!("/Call/{}/", path_segment(NAME, call_id)?);
         let body = json!({
             "legs": "aleg",
-            "aleg_url": xml::answer_url(&self.s.webhook_url, steps),
+            "aleg_url": xml::answer_url(&self.s.webhook_url, &xml::render(steps)),
             "aleg_method": "POST",
         });
         self.call_api(self.request(Method::POST, &rest, Body::Json(body)))

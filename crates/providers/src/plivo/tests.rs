@@ -76,11 +76,16 @@ async fn calls_follow_the_make_a_call_reference() {
         .expect("placed");
     let seen = double.requests();
     check(&seen[0], Method::POST, "/Call/");
+    let first = body(&seen[0]);
     assert_eq!(
-        body(&seen[0]),
+        xml::document_in(first["answer_url"].as_str().unwrap_or_default()),
+        Some(xml::redirect("https://x.example/answer.xml"))
+    );
+    assert_eq!(
+        first,
         json!({
             "from": "14152224444", "to": "14152223333",
-            "answer_url": "https://x.example/answer.xml", "answer_method": "POST",
+            "answer_url": first["answer_url"], "answer_method": "POST",
             "ring_url": "https://sy.example/v1/webhooks/prv_test", "ring_method": "POST",
             "hangup_url": "https://sy.example/v1/webhooks/prv_test", "hangup_method": "POST",
             "ring_timeout": 25,

@@ -45,12 +45,21 @@ pub fn render(steps: &[Instruction]) -> String {
     doc
 }
 
-/// `webhook_url` with `steps` rendered into its query.
-pub fn answer_url(webhook_url: &str, steps: &[Instruction]) -> String {
+/// A document handing the call to the customer's own answer URL (`<Redirect>`), so that
+/// the answer still reaches Switchyard first and is reported.
+pub fn redirect(url: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Redirect method=\"POST\">{}</Redirect></Response>",
+        escape(url)
+    )
+}
+
+/// `webhook_url` with `doc` in its query.
+pub fn answer_url(webhook_url: &str, doc: &str) -> String {
     let sep = if webhook_url.contains('?') { '&' } else { '?' };
     format!(
         "{webhook_url}{sep}{ANSWER_PARAM}={}",
-        URL_SAFE_NO_PAD.encode(render(steps))
+        URL_SAFE_NO_PAD.encode(doc)
     )
 }
 
@@ -89,10 +98,14 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Speak voice=\"WOMAN\" language=\"en-GB\">Tom &amp; &lt;Jerry&gt;</Speak>\
              <Wait length=\"2\"/><Play>https://x.example/a.mp3?a=1&amp;b=2</Play><Dial><Number>442071234567</Number></Dial><Hangup/></Response>"
         );
-        let url = answer_url("https://sy.example/v1/webhooks/p1", &steps);
+        let url = answer_url("https://sy.example/v1/webhooks/p1", &doc);
         assert!(url.starts_with("https://sy.example/v1/webhooks/p1?sy_answer="));
         assert_eq!(document_in(&url), Some(doc));
         assert_eq!(document_in("https://sy.example/v1/webhooks/p1"), None);
         assert_eq!(document_in("https://sy.example/h?sy_answer=%%%"), None);
+        assert_eq!(
+            redirect("https://x.example/a?b=1&c=2"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Redirect method=\"POST\">https://x.example/a?b=1&amp;c=2</Redirect></Response>"
+        );
     }
 }
