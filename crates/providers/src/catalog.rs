@@ -38,6 +38,16 @@ impl CredentialField {
         }
     }
 
+    /// An optional secret (one of two ways to authenticate, say).
+    pub const fn optional_secret(name: &'static str, label: &'static str) -> Self {
+        CredentialField {
+            name,
+            label,
+            required: false,
+            secret: true,
+        }
+    }
+
     /// An optional setting that is not secret.
     pub const fn optional(name: &'static str, label: &'static str) -> Self {
         CredentialField {
