@@ -11,7 +11,7 @@ pub mod http;
 pub mod mime;
 pub mod registry;
 
-mod bandwidth;
+pub mod bandwidth;
 mod bland;
 mod mailgun;
 pub mod plivo;

@@ -21,7 +21,7 @@ const ENTRIES: &[Entry] = &[
     },
     Entry {
         descriptor: crate::bandwidth::descriptor,
-        build: None,
+        build: Some(crate::bandwidth::build),
     },
     Entry {
         descriptor: crate::signalwire::descriptor,
