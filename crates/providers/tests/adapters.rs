@@ -125,6 +125,11 @@ async fn plivo_numbers() {
     numbers_round_trip(Style::Plivo).await;
 }
 
+#[tokio::test]
+async fn bandwidth_numbers() {
+    numbers_round_trip(Style::Bandwidth).await;
+}
+
 async fn call_and_message_round_trip(style: Style) {
     let rig = rig().await;
     let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -135,7 +140,11 @@ async fn call_and_message_round_trip(style: Style) {
         .await
         .expect("call");
     let received = rig
-        .webhooks(if style.twilio_compatible() { 4 } else { 3 })
+        .webhooks(match style {
+            Style::Twilio | Style::Signalwire => 4,
+            Style::Bandwidth => 2,
+            _ => 3,
+        })
         .await;
     let statuses: Vec<CallStatus> = events_of(&adapter, &received)
         .into_iter()
@@ -156,6 +165,8 @@ async fn call_and_message_round_trip(style: Style) {
             CallStatus::Answered,
             CallStatus::Completed,
         ],
+        // Bandwidth reports the answer and the disconnect.
+        Style::Bandwidth => &[CallStatus::Answered, CallStatus::Completed],
         // Plivo reports ringing (ring URL), the answer (answer URL) and the hangup.
         Style::Plivo => &[
             CallStatus::Ringing,
@@ -205,7 +216,12 @@ async fn call_and_message_round_trip(style: Style) {
         .await
         .expect("send");
     assert_eq!(sent.status, MessageStatus::Queued);
-    let received = rig.webhooks(2).await;
+    // Bandwidth reports `message-sending` for MMS only.
+    let expected: &[MessageStatus] = match style {
+        Style::Bandwidth => &[MessageStatus::Delivered],
+        _ => &[MessageStatus::Sent, MessageStatus::Delivered],
+    };
+    let received = rig.webhooks(expected.len()).await;
     let statuses: Vec<MessageStatus> = events_of(&adapter, &received)
         .into_iter()
         .filter_map(|k| match k {
@@ -213,13 +229,14 @@ async fn call_and_message_round_trip(style: Style) {
             _ => None,
         })
         .collect();
-    assert_eq!(statuses, [MessageStatus::Sent, MessageStatus::Delivered]);
+    assert_eq!(statuses, expected);
     let now = messaging
         .message_status(&sent.message_id)
         .await
         .expect("status");
     assert_eq!(now.status, MessageStatus::Delivered);
-    assert!(now.price.is_some());
+    // Bandwidth reports no prices through its API.
+    assert_eq!(now.price.is_some(), style != Style::Bandwidth);
 
     // A sender the account does not own is this provider's refusal, not the request's fault.
     let err = messaging
@@ -257,44 +274,56 @@ async fn plivo_calls_and_messages() {
     call_and_message_round_trip(Style::Plivo).await;
 }
 
-/// Plivo fetches instructions from the answer URL: Switchyard's webhook answers the signed
-/// callback with the Plivo XML the adapter put in that URL, and a transfer of the live call
-/// does the same with the new instructions.
 #[tokio::test]
-async fn plivo_answer_and_transfer_urls_serve_the_instructions() {
-    let rig = rig().await;
+async fn bandwidth_calls_and_messages() {
+    call_and_message_round_trip(Style::Bandwidth).await;
+}
+
+/// Plivo and Bandwidth fetch instructions from the answer URL: Switchyard's webhook answers
+/// the authenticated callback with the document the adapter put in that URL, and a
+/// transfer (Plivo) or redirect (Bandwidth) of the live call does the same with new
+/// instructions; other callbacks get an empty document.
+async fn answer_urls_serve_the_instructions(style: Style, say: &str, play: &str, empty: &str) {
+    let rig = &rig().await;
     let long = Profile {
         duration: switchyard_sandbox::DurationModel::Fixed { secs: 30 },
         ..quick_profile()
     };
-    let (_, adapter) = rig.account(Style::Plivo, long, fast_policy());
+    let (_, adapter) = rig.account(style, long, fast_policy());
     let from = common::first_number(&adapter).await;
     let voice = adapter.voice.as_ref().expect("voice");
     let placed = voice
         .create_call(&call_to(&from, steps()))
         .await
         .expect("call");
-    let document = |received: &[common::Received], nth: usize| {
-        let hook = received
-            .iter()
-            .filter(|r| r.url.contains("sy_answer="))
-            .nth(nth)
-            .expect("an answer callback");
+    let acknowledged = |hook: &common::Received| {
         let req = WebhookRequest {
             url: &hook.url,
             headers: &hook.headers,
             body: &hook.body,
             now_secs: now_secs(),
         };
-        adapter.webhooks.verify(&req).expect("signed");
+        adapter.webhooks.verify(&req).expect("authenticated");
         adapter.webhooks.acknowledgement(&req)
     };
-    let (content_type, doc) = document(&rig.webhooks(2).await, 0);
+    let documents = |n: usize| async move {
+        for _ in 0..200 {
+            let docs: Vec<common::Received> = rig
+                .webhooks(0)
+                .await
+                .into_iter()
+                .filter(|r| r.url.contains("sy_answer="))
+                .collect();
+            if docs.len() >= n {
+                return docs;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{n} answer callbacks did not arrive");
+    };
+    let (content_type, doc) = acknowledged(&documents(1).await[0]);
     assert_eq!(content_type, "application/xml");
-    assert!(
-        doc.contains("<Speak voice=\"WOMAN\" language=\"en-US\">Hello from Switchyard</Speak>"),
-        "{doc}"
-    );
+    assert!(doc.contains(say), "{doc}");
     voice
         .perform(
             &placed.call_id,
@@ -304,26 +333,45 @@ async fn plivo_answer_and_transfer_urls_serve_the_instructions() {
         )
         .await
         .expect("transfer");
-    let (_, doc) = document(&rig.webhooks(3).await, 1);
-    assert!(
-        doc.contains("<Play>https://x.example/hold.mp3</Play>"),
-        "{doc}"
-    );
-    // Callbacks without a document get an empty one, which Plivo ignores.
-    let plain = rig
-        .webhooks(3)
-        .await
-        .into_iter()
-        .find(|r| !r.url.contains("sy_answer="))
-        .expect("the ring callback");
-    let ack = adapter.webhooks.acknowledgement(&WebhookRequest {
-        url: &plain.url,
-        headers: &plain.headers,
-        body: &plain.body,
-        now_secs: now_secs(),
-    });
-    assert!(ack.1.ends_with("<Response></Response>"), "{ack:?}");
+    let (_, doc) = acknowledged(&documents(2).await[1]);
+    assert!(doc.contains(play), "{doc}");
     voice.hangup(&placed.call_id).await.expect("hangup");
+    for _ in 0..200 {
+        if let Some(plain) = rig
+            .webhooks(0)
+            .await
+            .into_iter()
+            .find(|r| !r.url.contains("sy_answer="))
+        {
+            let (_, ack) = acknowledged(&plain);
+            assert!(ack.ends_with(empty), "{ack}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no callback without a document arrived");
+}
+
+#[tokio::test]
+async fn plivo_answer_and_transfer_urls_serve_the_instructions() {
+    answer_urls_serve_the_instructions(
+        Style::Plivo,
+        "<Speak voice=\"WOMAN\" language=\"en-US\">Hello from Switchyard</Speak>",
+        "<Play>https://x.example/hold.mp3</Play>",
+        "<Response></Response>",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bandwidth_answer_and_redirect_urls_serve_the_instructions() {
+    answer_urls_serve_the_instructions(
+        Style::Bandwidth,
+        "<SpeakSentence locale=\"en_US\" gender=\"female\">Hello from Switchyard</SpeakSentence>",
+        "<PlayAudio>https://x.example/hold.mp3</PlayAudio>",
+        "<Bxml></Bxml>",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -334,6 +382,7 @@ async fn inbound_traffic_arrives_signed_and_parsed() {
         Style::Signalwire,
         Style::Telnyx,
         Style::Plivo,
+        Style::Bandwidth,
     ] {
         rig.clear();
         let (creds, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -380,6 +429,7 @@ async fn tampered_and_replayed_webhooks_are_refused() {
         Style::Signalwire,
         Style::Telnyx,
         Style::Plivo,
+        Style::Bandwidth,
     ] {
         rig.clear();
         let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -404,11 +454,28 @@ async fn tampered_and_replayed_webhooks_are_refused() {
         let mut tampered = hook.body.clone();
         let last = tampered.len() - 2;
         tampered[last] ^= 1;
-        assert_eq!(
-            req(&tampered, &hook.url, now_secs()),
-            Err(WebhookError::BadSignature)
-        );
+        // Bandwidth authenticates the sender (Basic credentials), not the body.
+        if style != Style::Bandwidth {
+            assert_eq!(
+                req(&tampered, &hook.url, now_secs()),
+                Err(WebhookError::BadSignature)
+            );
+        }
         match style {
+            Style::Bandwidth => {
+                let mut forged = hook.headers.clone();
+                forged.insert(
+                    "authorization",
+                    http::HeaderValue::from_static("Basic c3k6Z3Vlc3M="),
+                );
+                let guessed = adapter.webhooks.verify(&WebhookRequest {
+                    url: &hook.url,
+                    headers: &forged,
+                    body: &hook.body,
+                    now_secs: now_secs(),
+                });
+                assert_eq!(guessed, Err(WebhookError::BadSignature));
+            }
             // Twilio, SignalWire and Plivo sign the URL: another URL is another signature.
             Style::Twilio | Style::Signalwire | Style::Plivo => assert_eq!(
                 req(&hook.body, &format!("{}?x=1", hook.url), now_secs()),
@@ -444,7 +511,7 @@ async fn tampered_and_replayed_webhooks_are_refused() {
 #[tokio::test]
 async fn rate_limits_are_retried_after_the_delay_asked() {
     let rig = rig().await;
-    for style in [Style::Twilio, Style::Telnyx] {
+    for style in [Style::Twilio, Style::Telnyx, Style::Bandwidth] {
         let profile = Profile {
             requests_per_second: 1,
             ..quick_profile()

@@ -28,6 +28,9 @@ pub enum Style {
     /// Plivo's REST API (`/v1/Account/{auth_id}/…`, JSON bodies), form callbacks signed
     /// with V3 and V2 signatures keyed by the auth token.
     Plivo,
+    /// Bandwidth's Voice v2 and Messaging v2 (JSON) and Dashboard (XML) APIs behind OAuth
+    /// client credentials, callbacks authenticated with Basic credentials.
+    Bandwidth,
     /// SendGrid v3 Mail Send, ECDSA P-256 signed event webhooks. Such an account owns no
     /// numbers and places no calls, so the carrier paths never see it.
     Sendgrid,
@@ -63,6 +66,30 @@ pub struct AccountCredentials {
     /// Twilio-style account SID (SignalWire style: the project id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<String>,
+    /// Bandwidth-style account id (digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Bandwidth-style OAuth client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Bandwidth-style OAuth client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Bandwidth-style voice application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_application_id: Option<String>,
+    /// Bandwidth-style messaging application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_application_id: Option<String>,
+    /// Bandwidth-style sub-account (site) id numbers are ordered for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Bandwidth-style callback user name (the applications' callback credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_username: Option<String>,
+    /// Bandwidth-style callback password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_password: Option<String>,
     /// Plivo-style auth id (`MA…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
@@ -92,6 +119,19 @@ fn hex(words: &[u64]) -> String {
     words.iter().map(|w| format!("{w:016x}")).collect()
 }
 
+/// A UUID-shaped id from two words.
+fn uuid_of(a: u64, b: u64) -> String {
+    let h = hex(&[a, b]);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
 /// Upper-case letters and digits drawn from `words`, 12 per word (Plivo's id alphabet).
 fn alnum(words: &[u64]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -110,7 +150,6 @@ impl AccountCredentials {
                 let id = hex(&[w(1), w(2)]);
                 AccountCredentials {
                     style,
-                    auth_id: None,
                     account_sid: Some(format!(
                         "{}-{}-4{}-a{}-{}",
                         &id[..8],
@@ -120,34 +159,33 @@ impl AccountCredentials {
                         &id[20..32]
                     )),
                     auth_token: Some(format!("PT{}", hex(&[w(3), w(4)]))),
-                    api_key: None,
-                    connection_id: None,
-                    public_key: None,
-                    webhook_public_key: None,
                     signing_key: Some(format!("PSK_{}", hex(&[w(5), w(6)]))),
+                    ..Self::empty(style)
                 }
             }
             Style::Plivo => AccountCredentials {
                 style,
                 auth_id: Some(format!("MA{}", &alnum(&[w(1), w(2)])[..18])),
-                account_sid: None,
                 auth_token: Some(alnum(&[w(3), w(4), w(5), w(6)])[..40].to_string()),
-                api_key: None,
-                connection_id: None,
-                public_key: None,
-                webhook_public_key: None,
-                signing_key: None,
+                ..Self::empty(style)
+            },
+            Style::Bandwidth => AccountCredentials {
+                style,
+                account_id: Some((w(1) % 9_000_000 + 1_000_000).to_string()),
+                client_id: Some(hex(&[w(2)])),
+                client_secret: Some(hex(&[w(3), w(4)])),
+                voice_application_id: Some(uuid_of(w(5), w(6))),
+                messaging_application_id: Some(uuid_of(w(7), w(8))),
+                site_id: Some((w(9) % 90_000 + 10_000).to_string()),
+                callback_username: Some(format!("cb{}", &hex(&[w(10)])[..8])),
+                callback_password: Some(hex(&[w(11), w(12)])),
+                ..Self::empty(style)
             },
             Style::Twilio => AccountCredentials {
                 style,
-                auth_id: None,
                 account_sid: Some(format!("AC{}", hex(&[w(1), w(2)]))),
                 auth_token: Some(hex(&[w(3), w(4)])),
-                api_key: None,
-                connection_id: None,
-                public_key: None,
-                webhook_public_key: None,
-                signing_key: None,
+                ..Self::empty(style)
             },
             Style::Telnyx => {
                 let mut seed_bytes = [0u8; 32];
@@ -157,16 +195,13 @@ impl AccountCredentials {
                 let key = SigningKey::from_bytes(&seed_bytes);
                 AccountCredentials {
                     style,
-                    auth_id: None,
-                    account_sid: None,
-                    auth_token: None,
                     api_key: Some(format!("KEY{}", hex(&[w(5), w(6)]).to_uppercase())),
                     connection_id: Some(
                         (w(7) % 9_000_000_000_000_000 + 1_000_000_000_000_000).to_string(),
                     ),
                     public_key: Some(STANDARD.encode(key.verifying_key().as_bytes())),
-                    webhook_public_key: None,
                     signing_key: Some(STANDARD.encode(seed_bytes)),
+                    ..Self::empty(style)
                 }
             }
             Style::Sendgrid => {
@@ -182,22 +217,41 @@ impl AccountCredentials {
                     .unwrap_or_else(|| unreachable!("a valid scalar turns up"));
                 AccountCredentials {
                     style,
-                    auth_id: None,
-                    account_sid: None,
-                    auth_token: None,
                     api_key: Some(format!(
                         "SG.{}.{}",
                         &hex(&[w(8), w(12)])[..22],
                         &hex(&[w(9), w(10), w(11)])[..43]
                     )),
-                    connection_id: None,
-                    public_key: None,
                     webhook_public_key: Some(sendgrid::signature::encode_public_key(
                         key.verifying_key(),
                     )),
                     signing_key: Some(STANDARD.encode(key.to_bytes())),
+                    ..Self::empty(style)
                 }
             }
+        }
+    }
+
+    /// Credentials of `style` with every field unset.
+    fn empty(style: Style) -> Self {
+        AccountCredentials {
+            style,
+            account_id: None,
+            client_id: None,
+            client_secret: None,
+            voice_application_id: None,
+            messaging_application_id: None,
+            site_id: None,
+            callback_username: None,
+            callback_password: None,
+            auth_id: None,
+            account_sid: None,
+            auth_token: None,
+            api_key: None,
+            connection_id: None,
+            public_key: None,
+            webhook_public_key: None,
+            signing_key: None,
         }
     }
 
@@ -206,6 +260,7 @@ impl AccountCredentials {
         match self.style {
             Style::Twilio | Style::Signalwire => self.account_sid.clone().unwrap_or_default(),
             Style::Plivo => self.auth_id.clone().unwrap_or_default(),
+            Style::Bandwidth => self.account_id.clone().unwrap_or_default(),
             Style::Telnyx | Style::Sendgrid => self.api_key.clone().unwrap_or_default(),
         }
     }
@@ -260,9 +315,12 @@ pub struct Call {
     pub created_ms: i64,
     /// The dial's `command_id` (Telnyx style): a repeat returns this call.
     pub command_id: Option<String>,
-    /// Where the answer event goes and instructions come from (Plivo style), when not
-    /// `callback`.
+    /// Where the answer event goes and instructions come from (Plivo and Bandwidth style),
+    /// when not `callback`.
     pub answer_url: Option<String>,
+    /// Basic credentials the call's callbacks carry (Bandwidth style), when the call set
+    /// its own rather than the application's.
+    pub callback_auth: Option<(String, String)>,
     /// Events sent so far (Twilio's `SequenceNumber`).
     pub sequence: u32,
 }
@@ -434,6 +492,8 @@ pub struct Account {
     pub messages: Mutex<HashMap<String, Message>>,
     /// Emails in the order they were accepted.
     pub emails: Mutex<EmailBook>,
+    /// Number orders by id (Bandwidth style): status and the numbers completed.
+    pub orders: Mutex<HashMap<String, (String, Vec<String>)>>,
     /// SendGrid-style events waiting for the next batch (SendGrid posts events in batches,
     /// not one request per event), and whether a flush is scheduled.
     pub pending_events: Mutex<(Vec<serde_json::Value>, bool)>,
@@ -463,7 +523,7 @@ impl Account {
         // An email account has no numbers.
         let owned = match creds.style {
             Style::Sendgrid => 0,
-            Style::Twilio | Style::Signalwire | Style::Telnyx | Style::Plivo => {
+            Style::Twilio | Style::Signalwire | Style::Telnyx | Style::Plivo | Style::Bandwidth => {
                 profile.owned_numbers
             }
         };
@@ -488,6 +548,7 @@ impl Account {
             calls: Mutex::new(HashMap::new()),
             messages: Mutex::new(HashMap::new()),
             emails: Mutex::new(EmailBook::default()),
+            orders: Mutex::new(HashMap::new()),
             pending_events: Mutex::new((Vec::new(), false)),
             requests: AtomicU64::new(0),
             window: Mutex::new((0, 0)),
@@ -566,8 +627,9 @@ impl Account {
 /// Provider-style id of the `i`-th number, `e164`.
 pub fn number_id(style: Style, tag: u64, i: u64, e164: &str) -> String {
     match style {
-        // Plivo names a number by its digits.
+        // Plivo names a number by its digits, Bandwidth by its ten NANP digits.
         Style::Plivo => e164.trim_start_matches('+').to_string(),
+        Style::Bandwidth => e164.trim_start_matches("+1").to_string(),
         Style::Twilio | Style::Signalwire => {
             format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)]))
         }

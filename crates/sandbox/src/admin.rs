@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
+use switchyard_core::scoring::mix64;
 
 /// How long an injected timeout holds the request (longer than any client waits).
 const HANG: Duration = Duration::from_secs(120);
@@ -115,6 +116,9 @@ impl Sandbox {
                     Style::Telnyx | Style::Sendgrid | Style::Plivo => {
                         format!("{n:08x}-0000-4000-8000-000000000000")
                     }
+                    Style::Bandwidth => {
+                        format!("{n:013}{}", &format!("{:016x}", mix64(n))[..16])
+                    }
                 };
                 let p = notify::inbound_message(
                     style,
@@ -132,6 +136,9 @@ impl Sandbox {
                     Style::Twilio | Style::Signalwire => format!("CA{n:032x}"),
                     Style::Telnyx | Style::Sendgrid => format!("v3:{n:032x}"),
                     Style::Plivo => format!("{n:08x}-0000-4000-9000-000000000000"),
+                    Style::Bandwidth => {
+                        format!("c-{n:08x}-{:08x}-0000-4000-8000-000000000000", n >> 32)
+                    }
                 };
                 let p = notify::inbound_call(style, &account, &id, &inbound.from, &inbound.to, now);
                 (id, p, number.voice_url.clone())

@@ -1,4 +1,5 @@
-//! A carrier simulator that speaks the Twilio, SignalWire, Telnyx and Plivo HTTP APIs the
+//! A carrier simulator that speaks the Twilio, SignalWire, Telnyx, Plivo and Bandwidth HTTP
+//! APIs the
 //! adapters use, and
 //! SendGrid's email API. It rings, answers or not by destination country, hangs up after a
 //! drawn duration, delivers messages with receipts, delivers, bounces and tracks emails,
@@ -7,11 +8,13 @@
 //! simulations faster than real time.
 //!
 //! Routes: `/twilio/2010-04-01/…`, `/signalwire/api/laml/…`, `/telnyx/v2/…`, `/plivo/v1/…`,
+//! `/bandwidth/{api/v1/oauth2,voice,messaging,dashboard}/…`,
 //! `/sendgrid/v3/…` (the provider APIs) and
 //! `/admin/…` (accounts, faults, inbound traffic, emails, the request journal).
 
 mod accounts;
 mod admin;
+mod bandwidth_api;
 mod behaviour;
 mod clock;
 mod lifecycle;
@@ -122,6 +125,7 @@ impl Sandbox {
             .nest("/signalwire/api/laml", twilio_api::routes())
             .nest("/telnyx", telnyx_api::routes())
             .nest("/plivo", plivo_api::routes())
+            .nest("/bandwidth", bandwidth_api::routes())
             .nest("/sendgrid", sendgrid_api::routes())
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

@@ -81,6 +81,25 @@ pub fn advance(
                 status != "initiated",
             )
         }
+        // Bandwidth: the answer to the answer URL, the disconnect to the disconnect URL;
+        // nothing while dialling or ringing.
+        Style::Bandwidth => match status {
+            "in-progress" => {
+                url = call.answer_url.clone();
+                (
+                    notify::bandwidth_call(account, &call, "answer", Some(now), now),
+                    true,
+                )
+            }
+            s if is_final(s) => {
+                let answered = (s == "completed").then(|| now - i64::from(duration) * 1000);
+                (
+                    notify::bandwidth_call(account, &call, "disconnect", answered, now),
+                    true,
+                )
+            }
+            _ => (Payload::Form(Vec::new()), false),
+        },
         Style::Telnyx | Style::Sendgrid => match status {
             "initiated" => (
                 notify::telnyx_call(account, &call, "call.initiated", None, now),
@@ -180,6 +199,8 @@ pub fn run_message(sandbox: Sandbox, account: Arc<Account>, message_id: String, 
                 Style::Twilio | Style::Signalwire => "30003",
                 // Destination temporarily unavailable.
                 Style::Plivo => "80",
+                // invalid-destination-address (carrier).
+                Style::Bandwidth => "4720",
                 Style::Telnyx | Style::Sendgrid => "40002",
             };
             set_message(&sandbox, &account, &message_id, "undelivered", Some(code));
@@ -200,6 +221,9 @@ fn set_message(sandbox: &Sandbox, account: &Account, id: &str, status: &str, err
     let price = (account.profile().sms_price * Decimal::from(m.segments)).to_string();
     let payload = match account.creds.style {
         Style::Twilio | Style::Signalwire => notify::twilio_message(account, &m),
+        // Bandwidth reports `message-sending` for MMS only.
+        Style::Bandwidth if status == "sent" && m.media.is_empty() => return,
+        Style::Bandwidth => notify::bandwidth_message(account, &m, sandbox.clock().now_ms()),
         Style::Plivo => notify::plivo_message(
             &m,
             &account.profile().sms_price.to_string(),

@@ -16,6 +16,14 @@ pub enum Payload {
     Event(Value),
     /// Plivo-style form parameters, signed with V3 and V2.
     Plivo(Vec<(String, String)>),
+    /// A Bandwidth-style callback (a voice event object or a list of message events), posted
+    /// as JSON with Basic credentials: the call's own, else the application's.
+    Bandwidth {
+        /// The body.
+        body: Value,
+        /// Credentials the call set, if any.
+        auth: Option<(String, String)>,
+    },
     /// SendGrid-style events, posted together as one JSON array.
     EmailEvents(Vec<Value>),
 }
@@ -150,6 +158,76 @@ pub fn plivo_message(m: &Message, rate: &str, price: &str, now_ms: i64) -> Paylo
     Payload::Plivo(pairs(&p))
 }
 
+/// Bandwidth's disconnect `cause` for a sandbox (Twilio-vocabulary) final status.
+fn bandwidth_cause(status: &str) -> &'static str {
+    match status {
+        "completed" => "hangup",
+        "busy" => "busy",
+        "no-answer" => "timeout",
+        "canceled" => "cancel",
+        _ => "error",
+    }
+}
+
+/// A Bandwidth voice event (https://dev.bandwidth.com/docs/voice/webhooks): `answer` when
+/// answered, `disconnect` with its cause at the end, `redirect` after a redirect.
+pub fn bandwidth_call(
+    account: &Account,
+    call: &Call,
+    event_type: &str,
+    answered_ms: Option<i64>,
+    now_ms: i64,
+) -> Payload {
+    let acct = account.creds.key();
+    let mut v = json!({
+        "eventType": event_type, "eventTime": rfc3339(now_ms), "accountId": acct,
+        "applicationId": account.creds.voice_application_id, "from": call.from, "to": call.to,
+        "direction": "outbound", "callId": call.id,
+        "callUrl": format!("https://voice.bandwidth.com/api/v2/accounts/{acct}/calls/{}", call.id),
+        "enqueuedTime": rfc3339(call.created_ms), "startTime": rfc3339(call.created_ms),
+    });
+    if let Some(at) = answered_ms {
+        v["answerTime"] = json!(rfc3339(at));
+    }
+    if event_type == "disconnect" {
+        v["endTime"] = json!(rfc3339(now_ms));
+        v["cause"] = json!(bandwidth_cause(&call.status));
+        if call.status == "failed" {
+            v["errorMessage"] = json!("Call could not be completed");
+            v["errorId"] = json!(format!("{:08x}-0000-4000-8000-000000000000", call.seq));
+        }
+    }
+    Payload::Bandwidth {
+        body: v,
+        auth: call.callback_auth.clone(),
+    }
+}
+
+/// A Bandwidth message event list (https://dev.bandwidth.com/docs/messaging/webhooks):
+/// the outbound message's text is never echoed.
+pub fn bandwidth_message(account: &Account, m: &Message, now_ms: i64) -> Payload {
+    let (kind, description) = match m.status.as_str() {
+        "sent" => ("message-sending", "Message is sending to carrier"),
+        "delivered" => ("message-delivered", "ok"),
+        _ => ("message-failed", "invalid-destination-address"),
+    };
+    let mut event = json!({
+        "type": kind, "time": rfc3339(now_ms), "description": description, "to": m.to,
+        "message": {
+            "id": m.id, "owner": m.from, "applicationId": account.creds.messaging_application_id,
+            "time": rfc3339(m.created_ms), "segmentCount": m.segments, "direction": "out",
+            "to": [m.to], "from": m.from, "text": "", "media": m.media,
+        },
+    });
+    if let Some(code) = &m.error_code {
+        event["errorCode"] = json!(code.parse::<u32>().unwrap_or(4720));
+    }
+    Payload::Bandwidth {
+        body: json!([event]),
+        auth: None,
+    }
+}
+
 /// A Telnyx call event.
 pub fn telnyx_call(
     account: &Account,
@@ -248,6 +326,17 @@ pub fn inbound_message(
             ("Body", body.to_string()),
             ("NumMedia", "0".to_string()),
         ])),
+        Style::Bandwidth => Payload::Bandwidth {
+            body: json!([{
+                "type": "message-received", "time": rfc3339(now_ms), "description": "Incoming message received",
+                "to": to, "message": {
+                    "id": id, "time": rfc3339(now_ms), "to": [to], "from": from, "text": body,
+                    "applicationId": account.creds.messaging_application_id, "media": [], "owner": to,
+                    "direction": "in", "segmentCount": 1,
+                },
+            }]),
+            auth: None,
+        },
         Style::Plivo => Payload::Plivo(pairs(&[
             ("MessageUUID", id.to_string()),
             ("From", from.trim_start_matches('+').to_string()),
@@ -285,6 +374,14 @@ pub fn inbound_call(
             ("From", from.to_string()),
             ("To", to.to_string()),
         ])),
+        Style::Bandwidth => Payload::Bandwidth {
+            body: json!({
+                "eventType": "initiate", "eventTime": rfc3339(now_ms), "accountId": account.creds.key(),
+                "applicationId": account.creds.voice_application_id, "from": from, "to": to,
+                "direction": "inbound", "callId": id, "startTime": rfc3339(now_ms),
+            }),
+            auth: None,
+        },
         Style::Plivo => Payload::Plivo(pairs(&[
             ("CallUUID", id.to_string()),
             ("CallStatus", "ringing".to_string()),
@@ -415,6 +512,26 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
                         plivo::signature::sign_v2(token, &url, &nonce),
                     ),
                     (plivo::signature::V2_NONCE_HEADER, nonce),
+                ],
+            )
+        }
+        Payload::Bandwidth { body, auth } => {
+            let (user, password) = auth.unwrap_or_else(|| {
+                (
+                    account.creds.callback_username.clone().unwrap_or_default(),
+                    account.creds.callback_password.clone().unwrap_or_default(),
+                )
+            });
+            let basic = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("{user}:{password}"),
+            );
+            (
+                serde_json::to_vec(&body).unwrap_or_default(),
+                vec![
+                    ("content-type", "application/json; charset=utf-8".into()),
+                    ("user-agent", "BandwidthAPI/v2".into()),
+                    ("authorization", format!("Basic {basic}")),
                 ],
             )
         }

@@ -207,6 +207,7 @@ async fn create_call(
         created_ms: sb.clock().now_ms(),
         command_id: None,
         answer_url: Some(answer_url.to_string()),
+        callback_auth: None,
         sequence: 0,
     };
     lock(&account.calls).insert(id.clone(), call);

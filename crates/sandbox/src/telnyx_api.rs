@@ -231,6 +231,7 @@ async fn create_call(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes)
         events: Vec::new(),
         command_id: text(&v, "command_id").map(str::to_owned),
         answer_url: None,
+        callback_auth: None,
         created_ms: sb.clock().now_ms(),
         sequence: 0,
     };

@@ -260,6 +260,7 @@ async fn create_call(
         events,
         command_id: None,
         answer_url: None,
+        callback_auth: None,
         created_ms: sb.clock().now_ms(),
         sequence: 0,
     };

@@ -10,12 +10,19 @@ use std::sync::Arc;
 use switchyard_core::Capability;
 
 /// The API dialects the sandbox speaks.
-pub const STYLES: &[&str] = &["twilio", "telnyx", "signalwire", "plivo", "sendgrid"];
+pub const STYLES: &[&str] = &[
+    "twilio",
+    "telnyx",
+    "signalwire",
+    "plivo",
+    "bandwidth",
+    "sendgrid",
+];
 
 const CREDENTIALS: &[CredentialField] = &[
     CredentialField::id(
         "style",
-        "API style: twilio, telnyx, signalwire, plivo or sendgrid",
+        "API style: twilio, telnyx, signalwire, plivo, bandwidth or sendgrid",
     ),
     CredentialField::optional("profile", "Behaviour profile (JSON: answer rates, faults)"),
     CredentialField::optional(
@@ -23,6 +30,29 @@ const CREDENTIALS: &[CredentialField] = &[
         "Generated: Twilio-style account SID (SignalWire style: project id)",
     ),
     CredentialField::optional("auth_id", "Generated: Plivo-style auth id"),
+    CredentialField::optional("account_id", "Generated: Bandwidth-style account id"),
+    CredentialField::optional("client_id", "Generated: Bandwidth-style OAuth client id"),
+    CredentialField::optional(
+        "client_secret",
+        "Generated: Bandwidth-style OAuth client secret",
+    ),
+    CredentialField::optional(
+        "voice_application_id",
+        "Generated: Bandwidth-style voice application id",
+    ),
+    CredentialField::optional(
+        "messaging_application_id",
+        "Generated: Bandwidth-style messaging application id",
+    ),
+    CredentialField::optional("site_id", "Generated: Bandwidth-style site id"),
+    CredentialField::optional(
+        "callback_username",
+        "Generated: Bandwidth-style callback user name",
+    ),
+    CredentialField::optional(
+        "callback_password",
+        "Generated: Bandwidth-style callback password",
+    ),
     CredentialField::optional(
         "auth_token",
         "Generated: Twilio-style or Plivo-style auth token (SignalWire style: API token)",
@@ -80,6 +110,9 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
             ctx,
             format!("{base}/plivo"),
         )?))),
+        "bandwidth" => Ok(Adapter::carrier(Arc::new(
+            crate::bandwidth::from_credentials(ctx, Some(format!("{base}/bandwidth")))?,
+        ))),
         "sendgrid" => Ok(Adapter::mailer(Arc::new(
             crate::sendgrid::from_credentials(ctx, format!("{base}/sendgrid"))?,
         ))),
