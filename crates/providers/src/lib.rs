@@ -8,7 +8,9 @@ pub mod catalog;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod jwt;
 pub mod mime;
+mod pkcs1;
 pub mod registry;
 
 pub mod bandwidth;

@@ -18,11 +18,11 @@
 
 use crate::capability::{WebhookError, WebhookRequest};
 use crate::http::{Auth, Body, HttpClient, Request};
+use crate::pkcs1::{SHA1_DIGEST_INFO, SHA256_DIGEST_INFO, pkcs1v15};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rsa::RsaPublicKey;
 use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::pkcs1v15::Pkcs1v15Sign;
 use serde::Deserialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -39,15 +39,6 @@ const CACHE_LIMIT: usize = 32;
 
 /// `rsaEncryption` (RFC 8017, appendix A.1).
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
-
-/// DigestInfo prefixes of EMSA-PKCS1-v1_5 (RFC 8017, section 9.2, note 1).
-const SHA1_DIGEST_INFO: &[u8] = &[
-    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
-];
-const SHA256_DIGEST_INFO: &[u8] = &[
-    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
 
 /// The JSON document SNS POSTs (notification, subscription or unsubscribe confirmation).
 #[derive(Debug, Clone, Deserialize)]
@@ -317,13 +308,6 @@ impl Verifier {
         };
         key.verify(scheme, &hashed, &signature)
             .map_err(|_| WebhookError::BadSignature)
-    }
-}
-
-fn pkcs1v15(digest_info: &[u8], hash_len: usize) -> Pkcs1v15Sign {
-    Pkcs1v15Sign {
-        hash_len: Some(hash_len),
-        prefix: digest_info.into(),
     }
 }
 
