@@ -132,6 +132,14 @@ fn plans() -> &'static HashMap<u16, Vec<RegionPlan>> {
     })
 }
 
+/// The country calling code of an ISO 3166 region (`US` → 1, `GB` → 44), from
+/// libphonenumber's metadata.
+pub fn calling_code(region: &str) -> Option<u16> {
+    DATABASE
+        .by_id(&region.to_ascii_uppercase())
+        .map(|m| m.country_code())
+}
+
 /// Compiles the numbering plans now rather than on the first number (a service calls this
 /// at start-up so no request pays for it).
 pub fn preload_numbering_plans() {
@@ -201,6 +209,14 @@ pub fn parse_e164(input: &str) -> Result<E164, NumberError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calling_codes_by_region() {
+        assert_eq!(calling_code("US"), Some(1));
+        assert_eq!(calling_code("gb"), Some(44));
+        assert_eq!(calling_code("DE"), Some(49));
+        assert_eq!(calling_code("XX"), None);
+    }
 
     #[test]
     fn parses_with_and_without_plus() {

@@ -4,6 +4,17 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// A number as providers that drop the `+` write it (country code and digits: Plivo,
+/// Vonage) in E.164; anything else (a SIP URI, an alphanumeric sender) as it is.
+pub fn e164_from_digits(number: &str) -> String {
+    let n = number.trim();
+    if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
+        format!("+{n}")
+    } else {
+        n.to_string()
+    }
+}
+
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

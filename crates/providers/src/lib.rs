@@ -28,7 +28,7 @@ pub mod smtp;
 pub mod telnyx;
 pub mod twilio;
 mod vapi;
-mod vonage;
+pub mod vonage;
 mod webhook;
 pub mod xml;
 

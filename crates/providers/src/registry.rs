@@ -29,7 +29,7 @@ const ENTRIES: &[Entry] = &[
     },
     Entry {
         descriptor: crate::vonage::descriptor,
-        build: None,
+        build: Some(crate::vonage::build),
     },
     Entry {
         descriptor: crate::plivo::descriptor,

@@ -5,6 +5,7 @@
 //! it reports: a redelivery has the same key, a new status a new one.
 
 use crate::capability::WebhookError;
+pub use crate::events::e164_from_digits as e164;
 use crate::events::{
     CallEvent, CallStatus, EventKind, InboundCall, InboundMessage, MessageEvent, MessageStatus,
     ProviderEvent, ProviderPrice,
@@ -37,16 +38,6 @@ pub fn message_status(word: &str) -> Option<MessageStatus> {
         "failed" | "rejected" => MessageStatus::Failed,
         _ => return None,
     })
-}
-
-/// A number as Plivo writes it (country code and digits, no `+`) in E.164.
-pub fn e164(number: &str) -> String {
-    let n = number.trim();
-    if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
-        format!("+{n}")
-    } else {
-        n.to_string()
-    }
 }
 
 /// An amount in US dollars, as Plivo bills.
