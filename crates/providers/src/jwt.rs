@@ -7,7 +7,7 @@ use crate::pkcs1::{SHA256_DIGEST_INFO, pkcs1v15};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
-use rsa::RsaPrivateKey;
+pub use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

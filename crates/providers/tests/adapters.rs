@@ -130,6 +130,11 @@ async fn bandwidth_numbers() {
     numbers_round_trip(Style::Bandwidth).await;
 }
 
+#[tokio::test]
+async fn vonage_numbers() {
+    numbers_round_trip(Style::Vonage).await;
+}
+
 async fn call_and_message_round_trip(style: Style) {
     let rig = rig().await;
     let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -141,7 +146,7 @@ async fn call_and_message_round_trip(style: Style) {
         .expect("call");
     let received = rig
         .webhooks(match style {
-            Style::Twilio | Style::Signalwire => 4,
+            Style::Twilio | Style::Signalwire | Style::Vonage => 4,
             Style::Bandwidth => 2,
             _ => 3,
         })
@@ -154,7 +159,7 @@ async fn call_and_message_round_trip(style: Style) {
         })
         .collect();
     let expected: &[CallStatus] = match style {
-        Style::Twilio | Style::Signalwire => &[
+        Style::Twilio | Style::Signalwire | Style::Vonage => &[
             CallStatus::Initiated,
             CallStatus::Ringing,
             CallStatus::Answered,
@@ -216,9 +221,9 @@ async fn call_and_message_round_trip(style: Style) {
         .await
         .expect("send");
     assert_eq!(sent.status, MessageStatus::Queued);
-    // Bandwidth reports `message-sending` for MMS only.
+    // Bandwidth reports `message-sending` for MMS only; Vonage's SMS API sends one receipt.
     let expected: &[MessageStatus] = match style {
-        Style::Bandwidth => &[MessageStatus::Delivered],
+        Style::Bandwidth | Style::Vonage => &[MessageStatus::Delivered],
         _ => &[MessageStatus::Sent, MessageStatus::Delivered],
     };
     let received = rig.webhooks(expected.len()).await;
@@ -230,13 +235,16 @@ async fn call_and_message_round_trip(style: Style) {
         })
         .collect();
     assert_eq!(statuses, expected);
-    let now = messaging
-        .message_status(&sent.message_id)
-        .await
-        .expect("status");
-    assert_eq!(now.status, MessageStatus::Delivered);
-    // Bandwidth reports no prices through its API.
-    assert_eq!(now.price.is_some(), style != Style::Bandwidth);
+    // Vonage keeps no message to read back: its status comes from receipts alone.
+    if style != Style::Vonage {
+        let now = messaging
+            .message_status(&sent.message_id)
+            .await
+            .expect("status");
+        assert_eq!(now.status, MessageStatus::Delivered);
+        // Bandwidth reports no prices through its API.
+        assert_eq!(now.price.is_some(), style != Style::Bandwidth);
+    }
 
     // A sender the account does not own is this provider's refusal, not the request's fault.
     let err = messaging
@@ -277,6 +285,11 @@ async fn plivo_calls_and_messages() {
 #[tokio::test]
 async fn bandwidth_calls_and_messages() {
     call_and_message_round_trip(Style::Bandwidth).await;
+}
+
+#[tokio::test]
+async fn vonage_calls_and_messages() {
+    call_and_message_round_trip(Style::Vonage).await;
 }
 
 /// Plivo and Bandwidth fetch instructions from the answer URL: Switchyard's webhook answers
@@ -383,6 +396,7 @@ async fn inbound_traffic_arrives_signed_and_parsed() {
         Style::Telnyx,
         Style::Plivo,
         Style::Bandwidth,
+        Style::Vonage,
     ] {
         rig.clear();
         let (creds, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -430,6 +444,7 @@ async fn tampered_and_replayed_webhooks_are_refused() {
         Style::Telnyx,
         Style::Plivo,
         Style::Bandwidth,
+        Style::Vonage,
     ] {
         rig.clear();
         let (_, adapter) = rig.account(style, quick_profile(), fast_policy());
@@ -482,17 +497,32 @@ async fn tampered_and_replayed_webhooks_are_refused() {
                 Err(WebhookError::BadSignature)
             ),
             // Telnyx signs a timestamp: six minutes later it is a replay.
-            Style::Telnyx => assert_eq!(
+            // Telnyx and Vonage's SMS receipts sign a timestamp: six minutes later it is a
+            // replay.
+            Style::Telnyx | Style::Vonage => assert_eq!(
                 req(&hook.body, &hook.url, now_secs() + 360),
                 Err(WebhookError::Stale(300))
             ),
             Style::Sendgrid => unreachable!("an email account places no calls"),
         }
+        // Without its signature: no header, and for Vonage's SMS receipts no `sig`.
         let unsigned = http::HeaderMap::new();
+        let bare: Vec<u8> = match style {
+            Style::Vonage => {
+                let params: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(&hook.body).expect("a form");
+                let kept: Vec<(String, String)> =
+                    params.into_iter().filter(|(k, _)| k != "sig").collect();
+                serde_urlencoded::to_string(kept)
+                    .expect("form")
+                    .into_bytes()
+            }
+            _ => hook.body.clone(),
+        };
         let missing = adapter.webhooks.verify(&WebhookRequest {
             url: &hook.url,
             headers: &unsigned,
-            body: &hook.body,
+            body: &bare,
             now_secs: now_secs(),
         });
         assert!(matches!(missing, Err(WebhookError::Unsigned(_))));
@@ -596,6 +626,57 @@ async fn server_errors_retry_reads_but_not_unkeyed_sends() {
         .await
         .expect_err("500");
     assert_eq!(rig.sandbox.journal().len() - before, 3);
+}
+
+/// Vonage's MMS and WhatsApp go through the Messages API, whose status callbacks carry a
+/// JWT; its SMS API answers throttling with SMS status 1 in a 200, which is transient.
+#[tokio::test]
+async fn vonage_messages_api_and_sms_throttling() {
+    let rig = rig().await;
+    let (_, adapter) = rig.account(Style::Vonage, quick_profile(), fast_policy());
+    let from = common::first_number(&adapter).await;
+    let messaging = adapter.messaging.as_ref().expect("messaging");
+    let mut mms = sms(&from, "+447700900123");
+    mms.channel = MessageChannel::Mms;
+    mms.media_urls = vec!["https://x.example/cat.jpg".into()];
+    let sent = messaging.send_message(&mms).await.expect("mms");
+    let statuses: Vec<MessageStatus> = events_of(&adapter, &rig.webhooks(2).await)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Message(m) if m.message_id == sent.message_id => Some(m.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, [MessageStatus::Sent, MessageStatus::Delivered]);
+    let mut whatsapp = sms(&from, "+447700900123");
+    whatsapp.channel = MessageChannel::Whatsapp;
+    messaging.send_message(&whatsapp).await.expect("whatsapp");
+
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..fast_policy()
+    };
+    let limited = Profile {
+        requests_per_second: 1,
+        ..quick_profile()
+    };
+    let (_, throttled) = rig.account(Style::Vonage, limited, once);
+    let from = common::first_number(&throttled).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let messaging = throttled.messaging.as_ref().expect("messaging");
+    messaging
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect("first in the second");
+    let err = messaging
+        .send_message(&sms(&from, "+447700900123"))
+        .await
+        .expect_err("throttled");
+    assert_eq!(
+        (err.class, err.delivery, err.code.as_deref()),
+        (ErrorClass::Retryable, Delivery::NotAccepted, Some("1"))
+    );
+    assert!(err.may_fail_over());
 }
 
 /// Plivo's 429 carries no `Retry-After`; its faults classify like everyone's.

@@ -31,6 +31,9 @@ pub enum Style {
     /// Bandwidth's Voice v2 and Messaging v2 (JSON) and Dashboard (XML) APIs behind OAuth
     /// client credentials, callbacks authenticated with Basic credentials.
     Bandwidth,
+    /// Vonage's Voice and Messages APIs (application JWTs) and SMS, Numbers and Account APIs
+    /// (key and secret or `sig`); callbacks signed with `sig` (SMS) or an HS256 JWT.
+    Vonage,
     /// SendGrid v3 Mail Send, ECDSA P-256 signed event webhooks. Such an account owns no
     /// numbers and places no calls, so the carrier paths never see it.
     Sendgrid,
@@ -90,6 +93,21 @@ pub struct AccountCredentials {
     /// Bandwidth-style callback password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_password: Option<String>,
+    /// Vonage-style API secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_secret: Option<String>,
+    /// Vonage-style application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
+    /// Vonage-style application private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// Vonage-style signature secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_secret: Option<String>,
+    /// Vonage-style SMS signature method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_method: Option<String>,
     /// Plivo-style auth id (`MA…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
@@ -118,6 +136,10 @@ pub struct AccountCredentials {
 fn hex(words: &[u64]) -> String {
     words.iter().map(|w| format!("{w:016x}")).collect()
 }
+
+/// The RSA key of the sandbox's Vonage-style applications: a key made for the simulator
+/// alone, which signs nothing outside it.
+pub const VONAGE_APPLICATION_KEY: &str = include_str!("vonage_application_key.pem");
 
 /// A UUID-shaped id from two words.
 fn uuid_of(a: u64, b: u64) -> String {
@@ -181,6 +203,18 @@ impl AccountCredentials {
                 callback_password: Some(hex(&[w(11), w(12)])),
                 ..Self::empty(style)
             },
+            // Every Vonage-style account shares the sandbox's one application key (see
+            // `VONAGE_APPLICATION_KEY`); each has its own application id, which the JWT names.
+            Style::Vonage => AccountCredentials {
+                style,
+                api_key: Some(hex(&[w(1)])[..8].to_string()),
+                api_secret: Some(alnum(&[w(2), w(3)])[..16].to_string()),
+                application_id: Some(uuid_of(w(4), w(5))),
+                private_key: Some(VONAGE_APPLICATION_KEY.to_string()),
+                signature_secret: Some(hex(&[w(6), w(7)])),
+                signature_method: Some("md5hash".into()),
+                ..Self::empty(style)
+            },
             Style::Twilio => AccountCredentials {
                 style,
                 account_sid: Some(format!("AC{}", hex(&[w(1), w(2)]))),
@@ -236,6 +270,11 @@ impl AccountCredentials {
     fn empty(style: Style) -> Self {
         AccountCredentials {
             style,
+            api_secret: None,
+            application_id: None,
+            private_key: None,
+            signature_secret: None,
+            signature_method: None,
             account_id: None,
             client_id: None,
             client_secret: None,
@@ -261,7 +300,9 @@ impl AccountCredentials {
             Style::Twilio | Style::Signalwire => self.account_sid.clone().unwrap_or_default(),
             Style::Plivo => self.auth_id.clone().unwrap_or_default(),
             Style::Bandwidth => self.account_id.clone().unwrap_or_default(),
-            Style::Telnyx | Style::Sendgrid => self.api_key.clone().unwrap_or_default(),
+            Style::Telnyx | Style::Sendgrid | Style::Vonage => {
+                self.api_key.clone().unwrap_or_default()
+            }
         }
     }
 
@@ -523,9 +564,12 @@ impl Account {
         // An email account has no numbers.
         let owned = match creds.style {
             Style::Sendgrid => 0,
-            Style::Twilio | Style::Signalwire | Style::Telnyx | Style::Plivo | Style::Bandwidth => {
-                profile.owned_numbers
-            }
+            Style::Twilio
+            | Style::Signalwire
+            | Style::Telnyx
+            | Style::Plivo
+            | Style::Bandwidth
+            | Style::Vonage => profile.owned_numbers,
         };
         let numbers = (0..u64::from(owned))
             .map(|i| {
@@ -627,8 +671,8 @@ impl Account {
 /// Provider-style id of the `i`-th number, `e164`.
 pub fn number_id(style: Style, tag: u64, i: u64, e164: &str) -> String {
     match style {
-        // Plivo names a number by its digits, Bandwidth by its ten NANP digits.
-        Style::Plivo => e164.trim_start_matches('+').to_string(),
+        // Plivo and Vonage name a number by its digits, Bandwidth by its ten NANP digits.
+        Style::Plivo | Style::Vonage => e164.trim_start_matches('+').to_string(),
         Style::Bandwidth => e164.trim_start_matches("+1").to_string(),
         Style::Twilio | Style::Signalwire => {
             format!("PN{}", hex(&[mix64(tag ^ i), mix64(tag ^ i ^ 1)]))

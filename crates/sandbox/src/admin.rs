@@ -116,6 +116,7 @@ impl Sandbox {
                     Style::Telnyx | Style::Sendgrid | Style::Plivo => {
                         format!("{n:08x}-0000-4000-8000-000000000000")
                     }
+                    Style::Vonage => format!("{:016X}", mix64(n)),
                     Style::Bandwidth => {
                         format!("{n:013}{}", &format!("{:016x}", mix64(n))[..16])
                     }
@@ -135,7 +136,7 @@ impl Sandbox {
                 let id = match style {
                     Style::Twilio | Style::Signalwire => format!("CA{n:032x}"),
                     Style::Telnyx | Style::Sendgrid => format!("v3:{n:032x}"),
-                    Style::Plivo => format!("{n:08x}-0000-4000-9000-000000000000"),
+                    Style::Plivo | Style::Vonage => format!("{n:08x}-0000-4000-9000-000000000000"),
                     Style::Bandwidth => {
                         format!("c-{n:08x}-{:08x}-0000-4000-8000-000000000000", n >> 32)
                     }

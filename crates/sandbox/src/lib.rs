@@ -1,5 +1,5 @@
-//! A carrier simulator that speaks the Twilio, SignalWire, Telnyx, Plivo and Bandwidth HTTP
-//! APIs the
+//! A carrier simulator that speaks the Twilio, SignalWire, Telnyx, Plivo, Bandwidth and Vonage
+//! HTTP APIs the
 //! adapters use, and
 //! SendGrid's email API. It rings, answers or not by destination country, hangs up after a
 //! drawn duration, delivers messages with receipts, delivers, bounces and tracks emails,
@@ -8,7 +8,7 @@
 //! simulations faster than real time.
 //!
 //! Routes: `/twilio/2010-04-01/…`, `/signalwire/api/laml/…`, `/telnyx/v2/…`, `/plivo/v1/…`,
-//! `/bandwidth/{api/v1/oauth2,voice,messaging,dashboard}/…`,
+//! `/bandwidth/{api/v1/oauth2,voice,messaging,dashboard}/…`, `/vonage/{api,rest}/…`,
 //! `/sendgrid/v3/…` (the provider APIs) and
 //! `/admin/…` (accounts, faults, inbound traffic, emails, the request journal).
 
@@ -24,6 +24,7 @@ mod reply;
 mod sendgrid_api;
 mod telnyx_api;
 mod twilio_api;
+mod vonage_api;
 
 pub use accounts::{AccountCredentials, NewAccount, Style};
 pub use admin::{EmailEventSpec, Inbound};
@@ -126,6 +127,7 @@ impl Sandbox {
             .nest("/telnyx", telnyx_api::routes())
             .nest("/plivo", plivo_api::routes())
             .nest("/bandwidth", bandwidth_api::routes())
+            .nest("/vonage", vonage_api::routes())
             .nest("/sendgrid", sendgrid_api::routes())
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

@@ -81,6 +81,11 @@ pub fn advance(
                 status != "initiated",
             )
         }
+        // Vonage reports every step to the event URL.
+        Style::Vonage => {
+            let price = call_price(account, duration).to_string();
+            (notify::vonage_call(account, &call, &price, now), true)
+        }
         // Bandwidth: the answer to the answer URL, the disconnect to the disconnect URL;
         // nothing while dialling or ringing.
         Style::Bandwidth => match status {
@@ -201,6 +206,13 @@ pub fn run_message(sandbox: Sandbox, account: Arc<Account>, message_id: String, 
                 Style::Plivo => "80",
                 // invalid-destination-address (carrier).
                 Style::Bandwidth => "4720",
+                // Absent subscriber (SMS receipt) or destination unreachable (Messages API).
+                Style::Vonage => {
+                    let via_messages = lock(&account.messages)
+                        .get(&message_id)
+                        .is_some_and(notify::via_messages_api);
+                    if via_messages { "1260" } else { "3" }
+                }
                 Style::Telnyx | Style::Sendgrid => "40002",
             };
             set_message(&sandbox, &account, &message_id, "undelivered", Some(code));
@@ -221,6 +233,9 @@ fn set_message(sandbox: &Sandbox, account: &Account, id: &str, status: &str, err
     let price = (account.profile().sms_price * Decimal::from(m.segments)).to_string();
     let payload = match account.creds.style {
         Style::Twilio | Style::Signalwire => notify::twilio_message(account, &m),
+        // The SMS API sends one final receipt; the Messages API reports `submitted` too.
+        Style::Vonage if status == "sent" && !notify::via_messages_api(&m) => return,
+        Style::Vonage => notify::vonage_message(account, &m, &price, sandbox.clock().now_ms()),
         // Bandwidth reports `message-sending` for MMS only.
         Style::Bandwidth if status == "sent" && m.media.is_empty() => return,
         Style::Bandwidth => notify::bandwidth_message(account, &m, sandbox.clock().now_ms()),

@@ -6,7 +6,7 @@ use crate::accounts::{Account, Call, Email, Message, Style};
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchyard_core::scoring::mix64;
-use switchyard_providers::{plivo, sendgrid, telnyx, twilio};
+use switchyard_providers::{plivo, sendgrid, telnyx, twilio, vonage};
 
 /// A webhook body before signing.
 pub enum Payload {
@@ -24,6 +24,10 @@ pub enum Payload {
         /// Credentials the call set, if any.
         auth: Option<(String, String)>,
     },
+    /// A Vonage Voice or Messages API callback: JSON with a bearer HS256 JWT.
+    VonageJwt(Value),
+    /// A Vonage SMS API callback: a form with `timestamp`, `nonce` and `sig`.
+    VonageSigned(Vec<(String, String)>),
     /// SendGrid-style events, posted together as one JSON array.
     EmailEvents(Vec<Value>),
 }
@@ -228,6 +232,107 @@ pub fn bandwidth_message(account: &Account, m: &Message, now_ms: i64) -> Payload
     }
 }
 
+/// Vonage's event `status` (and `detail`) for a sandbox (Twilio-vocabulary) status.
+fn vonage_status(status: &str) -> (&'static str, Option<&'static str>) {
+    match status {
+        "initiated" => ("started", None),
+        "ringing" => ("ringing", None),
+        "in-progress" => ("answered", None),
+        "completed" => ("completed", None),
+        "busy" => ("busy", None),
+        "no-answer" => ("unanswered", Some("unavailable")),
+        "canceled" => ("cancelled", None),
+        _ => ("failed", Some("cannot_route")),
+    }
+}
+
+/// A Vonage Voice API event (https://developer.vonage.com/en/voice/voice-api/webhook-reference).
+pub fn vonage_call(account: &Account, call: &Call, price: &str, now_ms: i64) -> Payload {
+    let (status, detail) = vonage_status(&call.status);
+    let mut v = json!({
+        "uuid": call.id, "conversation_uuid": format!("CON-{}", call.id), "status": status,
+        "direction": "outbound", "from": call.from.trim_start_matches('+'),
+        "to": call.to.trim_start_matches('+'), "timestamp": rfc3339(now_ms),
+    });
+    if let Some(detail) = detail {
+        v["detail"] = json!(detail);
+    }
+    match status {
+        "answered" => {
+            v["start_time"] = json!(rfc3339(now_ms));
+            v["network"] = json!("");
+        }
+        "completed" => {
+            v["start_time"] = json!(rfc3339(now_ms - i64::from(call.duration) * 1000));
+            v["end_time"] = json!(rfc3339(now_ms));
+            v["duration"] = json!(call.duration.to_string());
+            v["rate"] = json!(account.profile().voice_per_minute.to_string());
+            v["price"] = json!(price);
+            v["network"] = json!("23410");
+        }
+        _ => {}
+    }
+    Payload::VonageJwt(v)
+}
+
+/// Whether a sandbox message was sent through Vonage's Messages API (its ids are UUIDs) rather
+/// than the SMS API (16 hex digits).
+pub fn via_messages_api(m: &Message) -> bool {
+    m.id.contains('-')
+}
+
+/// A Vonage SMS delivery receipt (https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts)
+/// or Messages API status callback, as the message was sent.
+pub fn vonage_message(account: &Account, m: &Message, price: &str, now_ms: i64) -> Payload {
+    if via_messages_api(m) {
+        let status = match m.status.as_str() {
+            "sent" => "submitted",
+            "delivered" => "delivered",
+            _ => "undeliverable",
+        };
+        let mut v = json!({
+            "message_uuid": m.id, "to": m.to.trim_start_matches('+'), "from": m.from.trim_start_matches('+'),
+            "timestamp": rfc3339(now_ms), "status": status,
+            "channel": if m.media.is_empty() { "whatsapp" } else { "mms" },
+            "usage": { "currency": "EUR", "price": price },
+        });
+        if let Some(code) = &m.error_code {
+            v["error"] = json!({
+                "type": format!("https://developer.vonage.com/api-errors/messages#{code}"),
+                "title": code, "detail": "Destination unreachable",
+            });
+        }
+        return Payload::VonageJwt(v);
+    }
+    let stamp = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    Payload::VonageSigned(pairs(&[
+        ("msisdn", m.to.trim_start_matches('+').to_string()),
+        ("to", m.from.trim_start_matches('+').to_string()),
+        ("network-code", "23410".to_string()),
+        ("messageId", m.id.clone()),
+        ("price", price.to_string()),
+        (
+            "status",
+            if m.status == "delivered" {
+                "delivered"
+            } else {
+                "failed"
+            }
+            .to_string(),
+        ),
+        ("scts", stamp.format("%y%m%d%H%M").to_string()),
+        (
+            "err-code",
+            m.error_code.clone().unwrap_or_else(|| "0".into()),
+        ),
+        ("api-key", account.creds.key()),
+        (
+            "message-timestamp",
+            stamp.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ),
+    ]))
+}
+
 /// A Telnyx call event.
 pub fn telnyx_call(
     account: &Account,
@@ -337,6 +442,28 @@ pub fn inbound_message(
             }]),
             auth: None,
         },
+        Style::Vonage => {
+            let stamp = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+            Payload::VonageSigned(pairs(&[
+                ("api-key", account.creds.key()),
+                ("msisdn", from.trim_start_matches('+').to_string()),
+                ("to", to.trim_start_matches('+').to_string()),
+                ("messageId", id.to_string()),
+                ("text", body.to_string()),
+                ("type", "text".to_string()),
+                (
+                    "keyword",
+                    body.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_uppercase(),
+                ),
+                (
+                    "message-timestamp",
+                    stamp.format("%Y-%m-%d %H:%M:%S").to_string(),
+                ),
+            ]))
+        }
         Style::Plivo => Payload::Plivo(pairs(&[
             ("MessageUUID", id.to_string()),
             ("From", from.trim_start_matches('+').to_string()),
@@ -382,6 +509,11 @@ pub fn inbound_call(
             }),
             auth: None,
         },
+        Style::Vonage => Payload::VonageJwt(json!({
+            "uuid": id, "conversation_uuid": format!("CON-{id}"),
+            "from": from.trim_start_matches('+'), "to": to.trim_start_matches('+'),
+            "region_url": "https://api-eu-1.vonage.com",
+        })),
         Style::Plivo => Payload::Plivo(pairs(&[
             ("CallUUID", id.to_string()),
             ("CallStatus", "ringing".to_string()),
@@ -533,6 +665,55 @@ pub fn deliver(sandbox: &Sandbox, account: &Account, url: Option<String>, payloa
                     ("user-agent", "BandwidthAPI/v2".into()),
                     ("authorization", format!("Basic {basic}")),
                 ],
+            )
+        }
+        Payload::VonageJwt(body) => {
+            let body = serde_json::to_vec(&body).unwrap_or_default();
+            let claims = vonage::signature::callback_claims(
+                &account.creds.key(),
+                account.creds.application_id.as_deref().unwrap_or_default(),
+                &body,
+                chrono::Utc::now().timestamp(),
+                &format!("{:016x}", mix64(event_id)),
+            );
+            let secret = account
+                .creds
+                .signature_secret
+                .as_deref()
+                .unwrap_or_default();
+            let token = switchyard_providers::jwt::sign_hs256(secret.as_bytes(), &claims);
+            (
+                body,
+                vec![
+                    ("content-type", "application/json".into()),
+                    ("authorization", format!("Bearer {token}")),
+                ],
+            )
+        }
+        Payload::VonageSigned(mut params) => {
+            params.push((
+                "timestamp".into(),
+                chrono::Utc::now().timestamp().to_string(),
+            ));
+            params.push(("nonce".into(), format!("{:016x}", mix64(event_id))));
+            let method = account
+                .creds
+                .signature_method
+                .as_deref()
+                .and_then(vonage::signature::Method::parse)
+                .unwrap_or(vonage::signature::Method::Md5Hash);
+            let secret = account
+                .creds
+                .signature_secret
+                .as_deref()
+                .unwrap_or_default();
+            let sig = vonage::signature::sign(method, secret, &params);
+            params.push(("sig".into(), sig));
+            (
+                serde_urlencoded::to_string(&params)
+                    .unwrap_or_default()
+                    .into_bytes(),
+                vec![("content-type", "application/x-www-form-urlencoded".into())],
             )
         }
         Payload::Event(mut data) => {

@@ -16,13 +16,14 @@ pub const STYLES: &[&str] = &[
     "signalwire",
     "plivo",
     "bandwidth",
+    "vonage",
     "sendgrid",
 ];
 
 const CREDENTIALS: &[CredentialField] = &[
     CredentialField::id(
         "style",
-        "API style: twilio, telnyx, signalwire, plivo, bandwidth or sendgrid",
+        "API style: twilio, telnyx, signalwire, plivo, bandwidth, vonage or sendgrid",
     ),
     CredentialField::optional("profile", "Behaviour profile (JSON: answer rates, faults)"),
     CredentialField::optional(
@@ -30,6 +31,17 @@ const CREDENTIALS: &[CredentialField] = &[
         "Generated: Twilio-style account SID (SignalWire style: project id)",
     ),
     CredentialField::optional("auth_id", "Generated: Plivo-style auth id"),
+    CredentialField::optional("api_secret", "Generated: Vonage-style API secret"),
+    CredentialField::optional("application_id", "Generated: Vonage-style application id"),
+    CredentialField::optional("private_key", "Generated: Vonage-style application key"),
+    CredentialField::optional(
+        "signature_secret",
+        "Generated: Vonage-style signature secret",
+    ),
+    CredentialField::optional(
+        "signature_method",
+        "Generated: Vonage-style SMS signature method",
+    ),
     CredentialField::optional("account_id", "Generated: Bandwidth-style account id"),
     CredentialField::optional("client_id", "Generated: Bandwidth-style OAuth client id"),
     CredentialField::optional(
@@ -113,6 +125,10 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
         "bandwidth" => Ok(Adapter::carrier(Arc::new(
             crate::bandwidth::from_credentials(ctx, Some(format!("{base}/bandwidth")))?,
         ))),
+        "vonage" => Ok(Adapter::carrier(Arc::new(crate::vonage::from_credentials(
+            ctx,
+            Some(format!("{base}/vonage")),
+        )?))),
         "sendgrid" => Ok(Adapter::mailer(Arc::new(
             crate::sendgrid::from_credentials(ctx, format!("{base}/sendgrid"))?,
         ))),
