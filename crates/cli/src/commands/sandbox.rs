@@ -42,7 +42,14 @@ pub fn run(args: SandboxArgs) -> Result<ExitCode> {
             speed: args.speed,
         });
         println!("sandbox listening on http://{local} (admin: /admin/accounts, journal: /admin/journal)");
-        for style in [Style::Twilio, Style::Telnyx] {
+        for style in [
+            Style::Twilio,
+            Style::Telnyx,
+            Style::Signalwire,
+            Style::Plivo,
+            Style::Bandwidth,
+            Style::Vonage,
+        ] {
             let creds = sandbox.create_account(NewAccount {
                 style,
                 profile: Profile::default(),
