@@ -1,5 +1,6 @@
-//! Arbitrary webhook bodies, URLs and headers never panic the verifiers or parsers: they
-//! are refused or read, and a parsed event always has a key.
+//! Arbitrary webhook bodies, URLs and headers never panic the verifiers, parsers or
+//! acknowledgements of the carrier adapters: they are refused or read, and a parsed event
+//! always has a key.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
@@ -31,6 +32,18 @@ static ADAPTERS: std::sync::LazyLock<Vec<Adapter>> = std::sync::LazyLock::new(||
         adapter(
             "telnyx",
             json!({ "api_key": "KEY", "connection_id": "1", "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=" }),
+        ),
+        adapter(
+            "plivo",
+            json!({ "auth_id": "MAJHUDTEYWLSIUYTDBCZ", "auth_token": "token" }),
+        ),
+        adapter(
+            "bandwidth",
+            json!({ "account_id": "9900000", "client_id": "c", "client_secret": "s", "callback_username": "u", "callback_password": "p" }),
+        ),
+        adapter(
+            "vonage",
+            json!({ "api_key": "a1b2c3d", "api_secret": "s", "signature_secret": "secret", "signature_method": "sha256" }),
         ),
     ]
 });
@@ -68,6 +81,27 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
             ".{0,16}",
         )
             .prop_map(|(id, field, value)| serde_urlencoded::to_string([(id, "X1"), (field, value.as_str())]).unwrap_or_default().into_bytes()),
+        // Plivo and Vonage forms.
+        (
+            prop::sample::select(vec!["CallUUID", "MessageUUID", "messageId", "RequestUUID"]),
+            prop::sample::select(vec!["CallStatus", "Status", "Direction", "status", "msisdn", "timestamp", "sig", "EndTime", "err-code", "Media0"]),
+            ".{0,16}",
+        )
+            .prop_map(|(id, field, value)| serde_urlencoded::to_string([(id, "X1"), (field, value.as_str())]).unwrap_or_default().into_bytes()),
+        // Bandwidth voice events and message lists; Vonage JSON callbacks.
+        (
+            prop::sample::select(vec!["answer", "disconnect", "initiate", "message-delivered", "message-failed", "message-received", "x"]),
+            any::<Option<String>>(),
+            any::<bool>(),
+        )
+            .prop_map(|(t, id, list)| {
+                let v = if list {
+                    json!([{ "type": t, "time": id, "to": id, "errorCode": 4720, "message": { "id": id, "from": id, "media": [id] } }])
+                } else {
+                    json!({ "eventType": t, "callId": id, "cause": id, "answerTime": id, "endTime": id, "uuid": id, "status": id, "message_uuid": id, "usage": { "price": id } })
+                };
+                serde_json::to_vec(&v).unwrap_or_default()
+            }),
     ]
 }
 
@@ -78,13 +112,18 @@ proptest! {
     fn verifiers_and_parsers_never_panic(
         body in body(),
         url in prop_oneof![Just("https://sy.example/v1/webhooks/prv_fuzz".to_string()), ".{0,40}".prop_map(|s| s), "https://a.example/x\\?bodySHA256=[0-9a-f]{0,64}"],
-        hdrs in prop::collection::vec((prop::sample::select(vec!["x-twilio-signature".to_string(), "telnyx-signature-ed25519".into(), "telnyx-timestamp".into(), "content-type".into()]), ".{0,90}"), 0..4),
+        hdrs in prop::collection::vec((prop::sample::select(vec![
+            "x-twilio-signature".to_string(), "telnyx-signature-ed25519".into(), "telnyx-timestamp".into(), "content-type".into(),
+            "x-plivo-signature-v3".into(), "x-plivo-signature-v3-nonce".into(), "x-plivo-signature-v2".into(), "x-plivo-signature-v2-nonce".into(),
+            "authorization".into(),
+        ]), ".{0,90}"), 0..4),
         now in any::<i64>(),
     ) {
         let headers = headers(&hdrs);
         for a in ADAPTERS.iter() {
             let req = WebhookRequest { url: &url, headers: &headers, body: &body, now_secs: now };
             let _ = a.webhooks.verify(&req);
+            let _ = a.webhooks.acknowledgement(&req);
             if let Ok(events) = a.webhooks.parse(&req) {
                 prop_assert!(!events.is_empty());
                 prop_assert!(events.iter().all(|e| !e.dedupe_key.is_empty() && !e.name().is_empty()));

@@ -85,7 +85,7 @@ pub fn verify(key: &str, body: &[u8], now_secs: i64) -> Result<(), WebhookError>
         .trim()
         .parse()
         .map_err(|_| WebhookError::BadSignature)?;
-    if (now_secs - ts).abs() > TOLERANCE_SECS {
+    if now_secs.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale(TOLERANCE_SECS));
     }
     if signed

@@ -286,7 +286,7 @@ impl Verifier {
         let sent = chrono::DateTime::parse_from_rfc3339(&envelope.timestamp)
             .map_err(|_| WebhookError::BadSignature)?
             .timestamp();
-        if (req.now_secs - sent).abs() > REPLAY_WINDOW_SECS {
+        if req.now_secs.abs_diff(sent) > REPLAY_WINDOW_SECS.unsigned_abs() {
             return Err(WebhookError::Stale(REPLAY_WINDOW_SECS));
         }
         let key = self.cached(cert_url).ok_or_else(|| {

@@ -53,7 +53,7 @@ pub fn verify(key: &VerifyingKey, req: &WebhookRequest<'_>) -> Result<(), Webhoo
         .trim()
         .parse()
         .map_err(|_| WebhookError::BadSignature)?;
-    if (req.now_secs - ts).abs() > TOLERANCE_SECS {
+    if req.now_secs.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale(TOLERANCE_SECS));
     }
     let bytes = STANDARD

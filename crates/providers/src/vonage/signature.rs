@@ -113,7 +113,7 @@ pub fn verify_sms(
     ) {
         return Err(WebhookError::BadSignature);
     }
-    if (now_secs - ts).abs() > TOLERANCE_SECS {
+    if now_secs.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale(TOLERANCE_SECS));
     }
     Ok(())
