@@ -40,6 +40,13 @@ impl ProviderContext {
     }
 }
 
+/// `credentials.base_url` (or the sandbox's URL) checked to be a URL, without a trailing `/`.
+pub fn checked_base(base: &str) -> Result<String, ConfigError> {
+    url::Url::parse(base)
+        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    Ok(base.trim_end_matches('/').to_string())
+}
+
 /// A built provider: the capabilities it offers.
 #[derive(Clone)]
 pub struct Adapter {

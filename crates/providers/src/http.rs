@@ -629,6 +629,13 @@ pub(crate) mod double {
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
 
+    /// Owned name-value pairs from string literals.
+    pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     /// Parses `body` as a webhook with no headers (parsing never looks at them).
     pub fn parse_webhook(
         webhooks: &dyn crate::capability::Webhooks,

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod json;
 pub mod jwt;
 pub mod mime;
 mod pkcs1;

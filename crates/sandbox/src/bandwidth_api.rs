@@ -5,6 +5,7 @@
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style};
 use crate::reply::{Fail, Reply};
+use crate::wire::{basic_auth, rfc3339_ms, strings, valid_e164};
 use crate::{Sandbox, lifecycle, lock, notify, text};
 use axum::Router;
 use axum::body::Bytes;
@@ -12,8 +13,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use switchyard_core::scoring::mix64;
@@ -103,17 +102,6 @@ fn token_for(account: &Account) -> String {
     format!("bw.{}.{digest:016x}", account.creds.key())
 }
 
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let raw = headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let text = String::from_utf8(STANDARD.decode(raw.trim()).ok()?).ok()?;
-    let (u, p) = text.split_once(':')?;
-    Some((u.to_string(), p.to_string()))
-}
-
 /// OAuth 2.0 client credentials: Basic client id and secret, `grant_type=client_credentials`.
 async fn token(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -128,7 +116,7 @@ async fn token(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Re
             .into_response()
             .into());
     }
-    let account = basic(&headers).and_then(|(id, secret)| {
+    let account = basic_auth(&headers).and_then(|(id, secret)| {
         sb.accounts().into_iter().find(|a| {
             a.creds.style == Style::Bandwidth
                 && a.creds.client_id.as_deref() == Some(id.as_str())
@@ -194,21 +182,11 @@ fn json_body(body: &Bytes) -> Result<Value, Fail> {
         })
 }
 
-fn valid_e164(s: &str) -> bool {
-    s.len() > 4 && s.len() <= 16 && s.starts_with('+') && s[1..].chars().all(|c| c.is_ascii_digit())
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 fn call_json(account: &Account, c: &Call) -> Value {
     let acct = account.creds.key();
     json!({
         "applicationId": account.creds.voice_application_id, "accountId": acct, "callId": c.id,
-        "to": c.to, "from": c.from, "enqueuedTime": rfc3339(c.created_ms),
+        "to": c.to, "from": c.from, "enqueuedTime": rfc3339_ms(c.created_ms),
         "callUrl": format!("https://voice.bandwidth.com/api/v2/accounts/{acct}/calls/{}", c.id),
         "callTimeout": 30, "callbackTimeout": 15, "answerMethod": "POST", "answerUrl": c.answer_url,
         "disconnectMethod": "POST", "disconnectUrl": c.callback, "priority": 5,
@@ -305,7 +283,7 @@ async fn fetch_call(
     };
     let mut v = call_json(&account, &c);
     v["direction"] = json!("outbound");
-    v["startTime"] = json!(rfc3339(c.created_ms));
+    v["startTime"] = json!(rfc3339_ms(c.created_ms));
     v["state"] = json!(match c.status.as_str() {
         "queued" => "queued",
         "initiated" | "ringing" => "initiated",
@@ -315,7 +293,7 @@ async fn fetch_call(
     // The lifecycle answers a quarter ring time plus a ring time after creation.
     let answered = c.created_ms + (account.profile().ring_ms * 5 / 4) as i64;
     if c.status == "in-progress" || c.status == "completed" {
-        v["answerTime"] = json!(rfc3339(answered));
+        v["answerTime"] = json!(rfc3339_ms(answered));
     }
     if lifecycle::is_final(&c.status) {
         let end = if c.status == "completed" {
@@ -323,7 +301,7 @@ async fn fetch_call(
         } else {
             answered
         };
-        v["endTime"] = json!(rfc3339(end));
+        v["endTime"] = json!(rfc3339_ms(end));
         v["disconnectCause"] = json!(match c.status.as_str() {
             "completed" => "hangup",
             "busy" => "busy",
@@ -444,16 +422,7 @@ async fn create_message(
             "applicationId is not a messaging application of this account",
         );
     }
-    let media: Vec<String> = v
-        .get("media")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let media = strings(&v, "media");
     let body_text = text(&v, "text").unwrap_or_default().to_string();
     if body_text.is_empty() && media.is_empty() {
         return invalid("text", "text or media is required");
@@ -475,7 +444,7 @@ async fn create_message(
     };
     let view = json!({
         "id": id, "owner": from, "applicationId": account.creds.messaging_application_id,
-        "time": rfc3339(m.created_ms), "segmentCount": m.segments, "direction": "out",
+        "time": rfc3339_ms(m.created_ms), "segmentCount": m.segments, "direction": "out",
         "to": [to], "from": from, "text": body_text, "media": media, "tag": text(&v, "tag"),
     });
     lock(&account.messages).insert(id.clone(), m);
@@ -505,7 +474,7 @@ async fn list_messages(
                 "messageStatus": m.status.to_ascii_uppercase(), "messageDirection": "OUTBOUND",
                 "messageType": if m.media.is_empty() { "sms" } else { "mms" }, "segmentCount": m.segments,
                 "errorCode": m.error_code.as_deref().and_then(|c| c.parse::<u32>().ok()).unwrap_or(0),
-                "receiveTime": rfc3339(m.created_ms), "carrierName": "Sandbox",
+                "receiveTime": rfc3339_ms(m.created_ms), "carrierName": "Sandbox",
             })
         })
         .collect();

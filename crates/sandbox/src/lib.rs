@@ -25,6 +25,7 @@ mod sendgrid_api;
 mod telnyx_api;
 mod twilio_api;
 mod vonage_api;
+mod wire;
 
 pub use accounts::{AccountCredentials, NewAccount, Style};
 pub use admin::{EmailEventSpec, Inbound};

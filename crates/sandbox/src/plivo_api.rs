@@ -3,6 +3,7 @@
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style};
 use crate::reply::{Fail, Reply};
+use crate::wire::{param, query_pairs, strings};
 use crate::{Sandbox, lifecycle, lock, notify, text};
 use axum::Router;
 use axum::body::Bytes;
@@ -10,8 +11,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use switchyard_core::scoring::mix64;
@@ -74,17 +73,7 @@ fn refusal(sb: &Sandbox, r: Refusal) -> Response {
 /// Checks Basic auth against the auth id in the path and passes the fault gate.
 async fn authorize(sb: &Sandbox, headers: &HeaderMap, auth_id: &str) -> Result<Arc<Account>, Fail> {
     let denied = || Fail::from(error(sb, StatusCode::UNAUTHORIZED, "Authentication failed"));
-    let (user, password) = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|s| {
-            s.split_once(':')
-                .map(|(u, p)| (u.to_string(), p.to_string()))
-        })
-        .ok_or_else(denied)?;
+    let (user, password) = crate::wire::basic_auth(headers).ok_or_else(denied)?;
     let account = sb
         .account(auth_id)
         .filter(|a| a.creds.style == Style::Plivo)
@@ -132,17 +121,6 @@ fn uuid(n: u64) -> String {
         n & 0xfff,
         mix64(h) & 0xffff_ffff_ffff
     )
-}
-
-fn query_pairs(q: &Option<String>) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default()
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 async fn fetch_account(
@@ -357,16 +335,7 @@ async fn create_message(
             "type must be sms, mms or whatsapp",
         );
     }
-    let media: Vec<String> = v
-        .get("media_urls")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let media = strings(&v, "media_urls");
     if kind == "mms" && media.is_empty() {
         return fail(
             &sb,

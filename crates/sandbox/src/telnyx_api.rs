@@ -2,6 +2,7 @@
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style, number_id};
 use crate::reply::{Fail, Reply};
+use crate::wire::{param, query_pairs, strings, valid_e164};
 use crate::{Sandbox, lifecycle, lock, text};
 use axum::Router;
 use axum::body::Bytes;
@@ -163,21 +164,6 @@ fn number_json(account: &Account, n: &OwnedNumber) -> Value {
     })
 }
 
-fn valid_e164(s: &str) -> bool {
-    s.len() > 4 && s.len() <= 16 && s.starts_with('+') && s[1..].chars().all(|c| c.is_ascii_digit())
-}
-
-fn query_pairs(q: &Option<String>) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default()
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 async fn balance(State(sb): State<Sandbox>, headers: HeaderMap) -> Reply {
     authorize(&sb, &headers).await?;
     Ok(axum::Json(json!({ "data": {
@@ -307,16 +293,7 @@ async fn create_message(State(sb): State<Sandbox>, headers: HeaderMap, body: Byt
             "from must be a number on this account",
         );
     }
-    let media: Vec<String> = v
-        .get("media_urls")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let media = strings(&v, "media_urls");
     let body_text = text(&v, "text").unwrap_or_default().to_string();
     if body_text.is_empty() && media.is_empty() {
         return fail_invalid("text or media_urls is required");

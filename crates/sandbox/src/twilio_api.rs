@@ -2,6 +2,7 @@
 
 use crate::accounts::{Account, Call, Message, OwnedNumber, Refusal, Style, number_id};
 use crate::reply::{Fail, Reply};
+use crate::wire::valid_e164;
 use crate::{Sandbox, lifecycle, lock};
 use axum::Router;
 use axum::body::Bytes;
@@ -9,8 +10,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -97,17 +96,7 @@ fn refusal(r: Refusal) -> Response {
 /// Checks basic auth against the account in the path and passes the fault gate.
 async fn authorize(sb: &Sandbox, headers: &HeaderMap, sid: &str) -> Result<Arc<Account>, Fail> {
     let denied = || error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    let (user, password) = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|s| {
-            s.split_once(':')
-                .map(|(u, p)| (u.to_string(), p.to_string()))
-        })
-        .ok_or_else(|| Fail::from(denied()))?;
+    let (user, password) = crate::wire::basic_auth(headers).ok_or_else(|| Fail::from(denied()))?;
     let account = sb
         .account(sid)
         .filter(|a| a.creds.style.twilio_compatible())
@@ -176,10 +165,6 @@ fn number_json(account: &Account, n: &OwnedNumber) -> Value {
         "sms_url": n.sms_url, "voice_url": n.voice_url, "status": "in-use",
         "uri": format!("/2010-04-01/Accounts/{}/IncomingPhoneNumbers/{}.json", account.creds.key(), n.id),
     })
-}
-
-fn valid_e164(s: &str) -> bool {
-    s.len() > 4 && s.len() <= 16 && s.starts_with('+') && s[1..].chars().all(|c| c.is_ascii_digit())
 }
 
 fn new_sid(sb: &Sandbox, prefix: &str) -> (String, u64) {

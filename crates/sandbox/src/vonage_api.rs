@@ -6,6 +6,7 @@ use crate::accounts::{
     Account, Call, Message, OwnedNumber, Refusal, Style, VONAGE_APPLICATION_KEY,
 };
 use crate::reply::{Fail, Reply};
+use crate::wire::{form_pairs, param, query_pairs, rfc3339_ms};
 use crate::{Sandbox, lifecycle, lock, text};
 use axum::Router;
 use axum::body::Bytes;
@@ -139,18 +140,6 @@ async fn authorize_app(sb: &Sandbox, headers: &HeaderMap) -> Result<Arc<Account>
     Ok(account)
 }
 
-fn pairs(raw: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(raw).unwrap_or_default()
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
-}
-
 /// `api_key` and `api_secret` among the parameters; then the fault gate.
 async fn authorize_key(sb: &Sandbox, params: &[(String, String)]) -> Result<Arc<Account>, Fail> {
     let denied = || {
@@ -183,12 +172,6 @@ fn number_field(v: &Value, key: &str) -> Option<String> {
         other => other,
     };
     text(endpoint, "number").map(str::to_owned)
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 async fn create_call(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Reply {
@@ -302,7 +285,7 @@ async fn fetch_call(
         "from": { "type": "phone", "number": c.from.trim_start_matches('+') },
         "to": { "type": "phone", "number": c.to.trim_start_matches('+') },
         "duration": c.duration.to_string(), "price": price.to_string(),
-        "rate": account.profile().voice_per_minute.to_string(), "start_time": rfc3339(c.created_ms),
+        "rate": account.profile().voice_per_minute.to_string(), "start_time": rfc3339_ms(c.created_ms),
         "network": "23410",
     }))
     .into_response())
@@ -429,7 +412,7 @@ fn sms_status(code: &str, text: &str) -> Reply {
 /// The SMS API: `api_key` with `api_secret`, or with `timestamp` and `sig` (never both).
 /// Throttling is SMS status 1 in a 200, as Vonage answers it.
 async fn send_sms(State(sb): State<Sandbox>, body: Bytes) -> Reply {
-    let params = pairs(&body);
+    let params = form_pairs(&body);
     let Some(account) = param(&params, "api_key")
         .and_then(|k| sb.account(k))
         .filter(|a| a.creds.style == Style::Vonage)
@@ -510,12 +493,8 @@ async fn send_sms(State(sb): State<Sandbox>, body: Bytes) -> Reply {
     )
 }
 
-fn query(q: &Option<String>) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(q.as_deref().unwrap_or_default()).unwrap_or_default()
-}
-
 async fn balance(State(sb): State<Sandbox>, RawQuery(q): RawQuery) -> Reply {
-    authorize_key(&sb, &query(&q)).await?;
+    authorize_key(&sb, &query_pairs(&q)).await?;
     Ok(axum::Json(json!({ "value": 100.0, "autoReload": false })).into_response())
 }
 
@@ -534,7 +513,7 @@ fn number_json(n: &OwnedNumber, app: Option<&str>) -> Value {
 }
 
 async fn list_numbers(State(sb): State<Sandbox>, RawQuery(q): RawQuery) -> Reply {
-    let params = query(&q);
+    let params = query_pairs(&q);
     let account = authorize_key(&sb, &params).await?;
     let size: usize = param(&params, "size")
         .and_then(|s| s.parse().ok())
@@ -556,7 +535,7 @@ async fn list_numbers(State(sb): State<Sandbox>, RawQuery(q): RawQuery) -> Reply
 }
 
 async fn search(State(sb): State<Sandbox>, RawQuery(q): RawQuery) -> Reply {
-    let params = query(&q);
+    let params = query_pairs(&q);
     authorize_key(&sb, &params).await?;
     let Some(country) = param(&params, "country") else {
         return Err(rest_error(StatusCode::BAD_REQUEST, "400", "country is required").into());
@@ -598,7 +577,7 @@ fn method_failed() -> Reply {
 }
 
 async fn buy(State(sb): State<Sandbox>, body: Bytes) -> Reply {
-    let params = pairs(&body);
+    let params = form_pairs(&body);
     let account = authorize_key(&sb, &params).await?;
     let Some(msisdn) = param(&params, "msisdn").filter(|m| digits_ok(m)) else {
         return method_failed();
@@ -620,7 +599,7 @@ async fn buy(State(sb): State<Sandbox>, body: Bytes) -> Reply {
 }
 
 async fn cancel(State(sb): State<Sandbox>, body: Bytes) -> Reply {
-    let params = pairs(&body);
+    let params = form_pairs(&body);
     let account = authorize_key(&sb, &params).await?;
     let msisdn = param(&params, "msisdn").unwrap_or_default();
     let mut numbers = lock(&account.numbers);
@@ -635,7 +614,7 @@ async fn cancel(State(sb): State<Sandbox>, body: Bytes) -> Reply {
 /// Links a number to an application (`app_id`); the sandbox keeps the link as the number's
 /// voice URL.
 async fn update(State(sb): State<Sandbox>, body: Bytes) -> Reply {
-    let params = pairs(&body);
+    let params = form_pairs(&body);
     let account = authorize_key(&sb, &params).await?;
     let msisdn = param(&params, "msisdn").unwrap_or_default();
     let mut numbers = lock(&account.numbers);

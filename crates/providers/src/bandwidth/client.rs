@@ -7,6 +7,7 @@ use crate::capability::*;
 use crate::error::{Delivery, ErrorClass, ProviderError};
 use crate::events::{CallStatus, MessageStatus, ProviderEvent};
 use crate::http::{Body, HttpClient, Request, Response, path_segment};
+use crate::json::text;
 use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
@@ -91,13 +92,6 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct Bandwidth {
     pub(super) s: Settings,
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// Voice and Messaging errors are `{"type", "description"}` (Messaging adds `fieldErrors`

@@ -6,14 +6,8 @@ use crate::events::{
     CallEvent, CallStatus, EventKind, InboundCall, InboundMessage, MessageEvent, MessageStatus,
     ProviderEvent,
 };
+use crate::json::text;
 use serde_json::Value;
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
 
 fn time_ms(v: &Value, key: &str) -> Option<i64> {
     text(v, key)
@@ -68,14 +62,6 @@ pub fn listed_status(word: &str) -> Option<MessageStatus> {
         "FAILED" => MessageStatus::Failed,
         _ => return None,
     })
-}
-
-fn code_text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
 }
 
 fn voice(v: &Value) -> Result<ProviderEvent, WebhookError> {
@@ -169,7 +155,7 @@ fn message(v: &Value) -> Result<ProviderEvent, WebhookError> {
         "message-sending" => update(MessageStatus::Sent, None),
         "message-delivered" => update(MessageStatus::Delivered, None),
         "message-failed" => {
-            let code = code_text(v, "errorCode");
+            let code = text(v, "errorCode");
             update(failed_status(code.as_deref()), code)
         }
         other => EventKind::Unknown {

@@ -72,10 +72,8 @@ pub fn from_credentials(
 ) -> Result<Bandwidth, ConfigError> {
     let (hosts, token_url) = match &base {
         Some(base) => {
-            url::Url::parse(base)
-                .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
-            let base = base.trim_end_matches('/');
-            (Hosts::under(base), format!("{base}/api/v1/oauth2/token"))
+            let base = crate::adapter::checked_base(base)?;
+            (Hosts::under(&base), format!("{base}/api/v1/oauth2/token"))
         }
         None => (Hosts::bandwidth(), TOKEN_URL.to_string()),
     };

@@ -13,5 +13,7 @@ pub use connection::{Connection, ConnectionInfo};
 pub use email::{Attachment, Email, EmailRequest, Mailbox, SentEmail};
 pub use messaging::{MessageChannel, MessageRequest, Messaging, SentMessage};
 pub use numbers::{AvailableNumber, NumberKind, NumberQuery, Numbers, OwnedNumber};
+#[cfg(test)]
+pub(crate) use voice::every_instruction;
 pub use voice::{Answer, CallInfo, CallRequest, Instruction, PlacedCall, Voice};
 pub use webhooks::{WebhookError, WebhookRequest, Webhooks};

@@ -100,3 +100,23 @@ pub trait Voice: Send + Sync {
     /// after answer rather than a document at dial time).
     async fn perform(&self, call_id: &str, steps: &[Instruction]) -> Result<(), ProviderError>;
 }
+
+/// One of each instruction, with text and a URL that need escaping: what every renderer's
+/// test renders.
+#[cfg(test)]
+pub(crate) fn every_instruction() -> Vec<Instruction> {
+    vec![
+        Instruction::Say {
+            text: "Tom & <Jerry>".into(),
+            language: Some("en-GB".into()),
+        },
+        Instruction::Pause { seconds: 2 },
+        Instruction::Play {
+            url: "https://x.example/a.mp3?a=1&b=2".into(),
+        },
+        Instruction::Forward {
+            to: "+442071234567".into(),
+        },
+        Instruction::Hangup,
+    ]
+}

@@ -69,9 +69,7 @@ fn base_url(ctx: &ProviderContext) -> Result<String, ConfigError> {
             )));
         }
     };
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
-    Ok(base.trim_end_matches('/').to_string())
+    crate::adapter::checked_base(&base)
 }
 
 /// The client for these credentials.

@@ -6,6 +6,7 @@ use crate::capability::*;
 use crate::error::{Delivery, ErrorClass, ProviderError};
 use crate::events::{CallStatus, MessageStatus, ProviderEvent};
 use crate::http::{Auth, Body, HttpClient, Request, Response, path_segment};
+use crate::json::text;
 use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
@@ -37,14 +38,6 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct Plivo {
     s: Settings,
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// A number as Plivo takes it: country code and digits, no `+`.

@@ -42,8 +42,7 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
 
 /// The client for these credentials against `base` (Plivo itself or a sandbox).
 pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Plivo, ConfigError> {
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let base = crate::adapter::checked_base(&base)?;
     let auth_id = ctx.required("auth_id")?;
     if auth_id.len() != 20
         || !(auth_id.starts_with("MA") || auth_id.starts_with("SA"))
@@ -54,7 +53,7 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Plivo, Co
         ));
     }
     Ok(Plivo::new(client::Settings {
-        base: base.trim_end_matches('/').to_string(),
+        base,
         auth_id,
         auth_token: ctx.required("auth_token")?,
         app_id: ctx.optional("app_id"),

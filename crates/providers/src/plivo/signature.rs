@@ -118,12 +118,7 @@ pub fn matches_v2(auth_token: &str, url: &str, nonce: &str, signature: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::http::double::pairs as p;
 
     /// Vectors of Plivo's SDK tests (plivo-python `tests/resources/test_signature.py`,
     /// plivo-node `test/utils.js`, plivo-go `utils_test.go`): V2, and V3 for a POST of

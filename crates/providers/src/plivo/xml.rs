@@ -51,20 +51,7 @@ mod tests {
 
     #[test]
     fn renders_and_escapes() {
-        let steps = [
-            Instruction::Say {
-                text: "Tom & <Jerry>".into(),
-                language: Some("en-GB".into()),
-            },
-            Instruction::Pause { seconds: 2 },
-            Instruction::Play {
-                url: "https://x.example/a.mp3?a=1&b=2".into(),
-            },
-            Instruction::Forward {
-                to: "+442071234567".into(),
-            },
-            Instruction::Hangup,
-        ];
+        let steps = crate::capability::every_instruction();
         let doc = render(&steps);
         assert_eq!(
             doc,

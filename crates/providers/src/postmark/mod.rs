@@ -68,8 +68,7 @@ pub fn from_credentials(ctx: &ProviderContext) -> Result<Postmark, ConfigError> 
     let base = ctx
         .optional("base_url")
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let base = crate::adapter::checked_base(&base)?;
     let webhook_login = match (
         ctx.optional("webhook_username"),
         ctx.optional("webhook_password"),
@@ -83,7 +82,7 @@ pub fn from_credentials(ctx: &ProviderContext) -> Result<Postmark, ConfigError> 
         }
     };
     Ok(Postmark::new(client::Settings {
-        base: base.trim_end_matches('/').to_string(),
+        base,
         server_token: ctx.required("server_token")?,
         message_stream: ctx
             .optional("message_stream")

@@ -54,8 +54,7 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
 
 /// The client for these credentials against `base` (SendGrid itself or a sandbox).
 pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<SendGrid, ConfigError> {
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let base = crate::adapter::checked_base(&base)?;
     let public_key = ctx
         .optional("webhook_public_key")
         .map(|text| {
@@ -64,7 +63,7 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<SendGrid,
         })
         .transpose()?;
     Ok(SendGrid::new(client::Settings {
-        base: base.trim_end_matches('/').to_string(),
+        base,
         api_key: ctx.required("api_key")?,
         public_key,
         http: ctx.http.clone(),

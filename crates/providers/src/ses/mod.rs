@@ -88,11 +88,7 @@ fn settings(ctx: &ProviderContext, sns: sns::Verifier) -> Result<Settings, Confi
         )));
     }
     let base = match ctx.optional("base_url") {
-        Some(base) => {
-            url::Url::parse(&base)
-                .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
-            base.trim_end_matches('/').to_string()
-        }
+        Some(base) => crate::adapter::checked_base(&base)?,
         None => format!("https://email.{region}.amazonaws.com"),
     };
     Ok(Settings {

@@ -62,8 +62,7 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Twilio, C
             "credentials.project_id must be the project's UUID (API credentials page)".into(),
         ));
     }
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let base = crate::adapter::checked_base(&base)?;
     let api_token = ctx.required("api_token")?;
     let signing_key = ctx.required("signing_key")?;
     Ok(client(ctx, &base, project_id, api_token, signing_key))

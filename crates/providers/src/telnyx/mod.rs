@@ -44,8 +44,7 @@ pub fn build(ctx: &ProviderContext) -> Result<Adapter, ConfigError> {
 
 /// The client for these credentials against `base` (Telnyx itself or a sandbox).
 pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Telnyx, ConfigError> {
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let base = crate::adapter::checked_base(&base)?;
     let public_key = match ctx.optional("public_key") {
         Some(text) => Some(
             signature::public_key(&text)
@@ -54,7 +53,7 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Telnyx, C
         None => None,
     };
     Ok(Telnyx::new(client::Settings {
-        base: base.trim_end_matches('/').to_string(),
+        base,
         api_key: ctx.required("api_key")?,
         connection_id: ctx.required("connection_id")?,
         messaging_profile_id: ctx.optional("messaging_profile_id"),

@@ -71,10 +71,9 @@ pub fn from_credentials(ctx: &ProviderContext, base: String) -> Result<Twilio, C
             ));
         }
     };
-    url::Url::parse(&base)
-        .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
+    let base = crate::adapter::checked_base(&base)?;
     let account = Account {
-        base: base.trim_end_matches('/').to_string(),
+        base,
         account_sid,
         signing_key: auth_token,
         rest_auth,

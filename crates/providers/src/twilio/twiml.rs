@@ -34,20 +34,7 @@ mod tests {
 
     #[test]
     fn renders_and_escapes() {
-        let doc = render(&[
-            Instruction::Say {
-                text: "Tom & <Jerry>".into(),
-                language: Some("en-GB".into()),
-            },
-            Instruction::Pause { seconds: 2 },
-            Instruction::Play {
-                url: "https://x.example/a.mp3?a=1&b=2".into(),
-            },
-            Instruction::Forward {
-                to: "+442071234567".into(),
-            },
-            Instruction::Hangup,
-        ]);
+        let doc = render(&crate::capability::every_instruction());
         assert_eq!(
             doc,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-GB\">Tom &amp; &lt;Jerry&gt;</Say>\

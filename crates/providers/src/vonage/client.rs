@@ -9,6 +9,7 @@ use crate::capability::*;
 use crate::error::{Delivery, ErrorClass, ProviderError};
 use crate::events::{CallStatus, MessageStatus, ProviderEvent, ProviderPrice};
 use crate::http::{Auth, Body, HttpClient, Request, Response, path_segment};
+use crate::json::text;
 use async_trait::async_trait;
 use http::Method as Verb;
 use rsa::RsaPrivateKey;
@@ -67,14 +68,6 @@ impl std::fmt::Debug for Settings {
 #[derive(Debug)]
 pub struct Vonage {
     s: Settings,
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Vonage writes numbers as country code and digits.

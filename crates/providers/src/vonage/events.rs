@@ -11,11 +11,7 @@ use serde_json::{Map, Value};
 
 /// A field as text, whether Vonage sent a string or a number.
 fn field(v: &Map<String, Value>, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    crate::json::as_text(v.get(key))
 }
 
 fn eur(amount: Option<String>, currency: Option<String>) -> Option<ProviderPrice> {

@@ -60,9 +60,7 @@ pub fn from_credentials(
 ) -> Result<Vonage, ConfigError> {
     let hosts = match base {
         Some(base) => {
-            url::Url::parse(&base)
-                .map_err(|e| ConfigError(format!("credentials.base_url is not a URL ({e})")))?;
-            let base = base.trim_end_matches('/');
+            let base = crate::adapter::checked_base(&base)?;
             Hosts {
                 api: format!("{base}/api"),
                 rest: format!("{base}/rest"),

@@ -156,12 +156,7 @@ pub fn callback_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::http::double::pairs as p;
 
     /// Vonage's Java SDK (`RequestSigningTest`): `a=alphabet`, `b=bananas`,
     /// `timestamp=2100`, secret `abcde`.
