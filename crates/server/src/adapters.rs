@@ -66,7 +66,7 @@ pub fn open_sandbox_account(state: &AppState, creds: &mut Map<String, Value>) ->
         .map_err(|_| {
             ApiError::invalid(
                 "credentials.style",
-                &format!(
+                format!(
                     "credentials.style must be one of {}",
                     switchyard_providers::sandbox::STYLES.join(", ")
                 ),
