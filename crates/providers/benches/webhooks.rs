@@ -1,5 +1,7 @@
 //! Webhook intake cost: signature verification plus parsing, against parsing alone (the
-//! baseline), for Twilio (HMAC-SHA1 over URL and sorted form) and Telnyx (Ed25519).
+//! baseline), for Twilio (HMAC-SHA1 over URL and sorted form), Telnyx (Ed25519), Plivo
+//! (V3: HMAC-SHA256 over URL, sorted form and nonce), Bandwidth (Basic credentials) and
+//! Vonage (an SMS receipt's `sig`, md5hash; a voice event's HS256 JWT with its body hash).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
@@ -9,7 +11,7 @@ use std::hint::black_box;
 use switchyard_providers::adapter::ProviderContext;
 use switchyard_providers::capability::WebhookRequest;
 use switchyard_providers::http::HttpClient;
-use switchyard_providers::{registry, telnyx, twilio};
+use switchyard_providers::{plivo, registry, telnyx, twilio, vonage};
 
 const URL: &str = "https://switchyard.example.com/v1/webhooks/0190f3c2-7d1e-7000-8000-000000000001";
 
@@ -92,11 +94,134 @@ fn bench(c: &mut Criterion) {
         json!({ "api_key": "KEY", "connection_id": "1", "public_key": public }),
     );
 
+    // A Plivo hangup callback, V3-signed.
+    let plivo_form: Vec<(String, String)> = [
+        ("CallUUID", "d0a87a1a-b0e9-4ab2-ac07-c22ee87cd04a"),
+        ("RequestUUID", "d0a87a1a-b0e9-4ab2-ac07-c22ee87cd04a"),
+        ("ALegRequestUUID", "d0a87a1a-b0e9-4ab2-ac07-c22ee87cd04a"),
+        ("CallStatus", "completed"),
+        ("Direction", "outbound"),
+        ("Event", "Hangup"),
+        ("From", "12125550100"),
+        ("To", "442071234567"),
+        ("Duration", "42"),
+        ("BillDuration", "60"),
+        ("TotalCost", "0.01300"),
+        ("HangupCause", "NORMAL_CLEARING"),
+        ("HangupCauseName", "Normal Hangup"),
+        ("StartTime", "2026-11-21 10:00:00"),
+        ("EndTime", "2026-11-21 10:00:42"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let plivo_body = serde_urlencoded::to_string(&plivo_form)
+        .expect("form")
+        .into_bytes();
+    let mut plivo_headers = HeaderMap::new();
+    plivo_headers.insert(
+        plivo::signature::V3_HEADER,
+        plivo::signature::sign_v3(token, URL, &plivo_form, "12345678901234567890")
+            .parse()
+            .expect("header"),
+    );
+    plivo_headers.insert(
+        plivo::signature::V3_NONCE_HEADER,
+        "12345678901234567890".parse().expect("header"),
+    );
+    let pl = adapter(
+        "plivo",
+        json!({ "auth_id": "MAJHUDTEYWLSIUYTDBCZ", "auth_token": token }),
+    );
+
+    // A Bandwidth disconnect event with its callback credentials.
+    let bandwidth_body = serde_json::to_vec(&json!({"eventType": "disconnect", "eventTime": "2026-11-21T10:00:42.533Z",
+        "accountId": "9900000", "applicationId": "7fc9698a-b04a-468b-9e8f-91238c0d0086", "from": "+12125550100", "to": "+442071234567",
+        "direction": "outbound", "callId": "c-95ac8d6e-1a31c52e-b38f-4198-93c1-51633ec68f8d",
+        "callUrl": "https://voice.bandwidth.com/api/v2/accounts/9900000/calls/c-95ac8d6e-1a31c52e-b38f-4198-93c1-51633ec68f8d",
+        "startTime": "2026-11-21T10:00:00.234Z", "answerTime": "2026-11-21T10:00:05.432Z", "endTime": "2026-11-21T10:00:42.123Z", "cause": "hangup"}))
+    .expect("json");
+    let mut bandwidth_headers = HeaderMap::new();
+    bandwidth_headers.insert(
+        "authorization",
+        format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "sy:cb-secret")
+        )
+        .parse()
+        .expect("header"),
+    );
+    let bw = adapter(
+        "bandwidth",
+        json!({ "account_id": "9900000", "client_id": "c", "client_secret": "s", "callback_username": "sy", "callback_password": "cb-secret" }),
+    );
+
+    // A Vonage SMS receipt signed with `sig` (md5hash), and a voice event with its JWT.
+    let secret = "0123456789abcdef0123456789abcdef";
+    let mut receipt: Vec<(String, String)> = [
+        ("msisdn", "447547232824"),
+        ("to", "12125550100"),
+        ("network-code", "23410"),
+        ("messageId", "0B00000127FDBC63"),
+        ("price", "0.03330000"),
+        ("status", "delivered"),
+        ("scts", "2611211000"),
+        ("err-code", "0"),
+        ("api-key", "a1b2c3d"),
+        ("message-timestamp", "2026-11-21 10:00:29"),
+        ("timestamp", &ts.to_string()),
+        ("nonce", "6a1c6e2e-1b55-4c5e-9d0c-8d6c1b0b3c2a"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let sig = vonage::signature::sign(vonage::signature::Method::Md5Hash, secret, &receipt);
+    receipt.push(("sig".into(), sig));
+    let vonage_sms_body = serde_urlencoded::to_string(&receipt)
+        .expect("form")
+        .into_bytes();
+    let vonage_voice_body = serde_json::to_vec(&json!({"end_time": "2026-11-21T10:00:42.000Z", "uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "network": "23410", "duration": "42", "start_time": "2026-11-21T10:00:00.000Z", "rate": "0.01300000", "price": "0.00910000",
+        "from": "12125550100", "to": "442071234567", "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "status": "completed", "direction": "outbound", "timestamp": "2026-11-21T10:00:42.000Z"}))
+    .expect("json");
+    let claims = vonage::signature::callback_claims(
+        "a1b2c3d",
+        "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        &vonage_voice_body,
+        ts,
+        "c5ba8f24-1a14-4c10-bfdf-3fbe8ce511b5",
+    );
+    let mut vonage_voice_headers = HeaderMap::new();
+    vonage_voice_headers.insert(
+        "authorization",
+        format!(
+            "Bearer {}",
+            switchyard_providers::jwt::sign_hs256(secret.as_bytes(), &claims)
+        )
+        .parse()
+        .expect("header"),
+    );
+    let vg = adapter(
+        "vonage",
+        json!({ "api_key": "a1b2c3d", "api_secret": "s", "signature_secret": secret }),
+    );
+    let no_headers = HeaderMap::new();
+
     let mut g = c.benchmark_group("webhooks");
     g.throughput(Throughput::Elements(1));
     for (name, a, headers, body) in [
         ("twilio", &tw, &twilio_headers, &twilio_body),
         ("telnyx", &tx, &telnyx_headers, &telnyx_body),
+        ("plivo", &pl, &plivo_headers, &plivo_body),
+        ("bandwidth", &bw, &bandwidth_headers, &bandwidth_body),
+        ("vonage_sms", &vg, &no_headers, &vonage_sms_body),
+        (
+            "vonage_voice",
+            &vg,
+            &vonage_voice_headers,
+            &vonage_voice_body,
+        ),
     ] {
         let req = WebhookRequest {
             url: URL,
