@@ -15,6 +15,11 @@ pub fn e164_from_digits(number: &str) -> String {
     }
 }
 
+/// An E.164 number as those providers take it: country code and digits, no `+`.
+pub fn digits_of(e164: &str) -> &str {
+    e164.trim_start_matches('+')
+}
+
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

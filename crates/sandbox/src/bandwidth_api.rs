@@ -169,17 +169,14 @@ async fn authorize(
 }
 
 fn json_body(body: &Bytes) -> Result<Value, Fail> {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "validation",
-                "The request body is not a JSON object",
-            )
-            .into()
-        })
+    crate::wire::json_object(body).ok_or_else(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "validation",
+            "The request body is not a JSON object",
+        )
+        .into()
+    })
 }
 
 fn call_json(account: &Account, c: &Call) -> Value {

@@ -53,6 +53,15 @@ fn error(sb: &Sandbox, status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// Plivo's 202 with its `message` (`call transferred`, `changed`).
+fn accepted(sb: &Sandbox, message: &str) -> Reply {
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "api_id": api_id(sb), "message": message })),
+    )
+        .into_response())
+}
+
 fn fail(sb: &Sandbox, status: StatusCode, message: &str) -> Reply {
     Err(error(sb, status, message).into())
 }
@@ -88,17 +97,14 @@ async fn authorize(sb: &Sandbox, headers: &HeaderMap, auth_id: &str) -> Result<A
 }
 
 fn json_body(sb: &Sandbox, body: &Bytes) -> Result<Value, Fail> {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| {
-            error(
-                sb,
-                StatusCode::BAD_REQUEST,
-                "invalid json data sent in raw POST",
-            )
-            .into()
-        })
+    crate::wire::json_object(body).ok_or_else(|| {
+        error(
+            sb,
+            StatusCode::BAD_REQUEST,
+            "invalid json data sent in raw POST",
+        )
+        .into()
+    })
 }
 
 /// A number as Plivo takes it (digits, a `+` tolerated) in E.164, if it is one.
@@ -269,11 +275,7 @@ async fn transfer(
     };
     let payload = notify::plivo_call(&call, "0", sb.clock().now_ms());
     notify::deliver(&sb, &account, Some(url.to_string()), payload);
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({ "api_id": api_id(&sb), "message": "call transferred" })),
-    )
-        .into_response())
+    accepted(&sb, "call transferred")
 }
 
 async fn hang_up(
@@ -528,11 +530,7 @@ async fn update_number(
     if e164(&number).and_then(|n| account.owned(&n)).is_none() {
         return fail(&sb, StatusCode::NOT_FOUND, "number not found");
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({ "api_id": api_id(&sb), "message": "changed" })),
-    )
-        .into_response())
+    accepted(&sb, "changed")
 }
 
 async fn release(

@@ -113,18 +113,15 @@ async fn authorize(sb: &Sandbox, headers: &HeaderMap) -> Result<Arc<Account>, Fa
 }
 
 fn json_body(body: &Bytes) -> Result<Value, Fail> {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "10002",
-                "Invalid request body",
-                "the body must be a JSON object",
-            )
-            .into()
-        })
+    crate::wire::json_object(body).ok_or_else(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "10002",
+            "Invalid request body",
+            "the body must be a JSON object",
+        )
+        .into()
+    })
 }
 
 fn call_json(account: &Account, sb: &Sandbox, c: &Call) -> Value {

@@ -37,6 +37,13 @@ pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A body that is a JSON object.
+pub fn json_object(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+}
+
 /// The strings of a JSON list field (media URLs and the like).
 pub fn strings(v: &Value, key: &str) -> Vec<String> {
     v.get(key)

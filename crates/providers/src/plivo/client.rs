@@ -4,6 +4,7 @@
 use super::{events, signature, xml};
 use crate::capability::*;
 use crate::error::{Delivery, ErrorClass, ProviderError};
+use crate::events::digits_of as digits;
 use crate::events::{CallStatus, MessageStatus, ProviderEvent};
 use crate::http::{Auth, Body, HttpClient, Request, Response, path_segment};
 use crate::json::text;
@@ -38,11 +39,6 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct Plivo {
     s: Settings,
-}
-
-/// A number as Plivo takes it: country code and digits, no `+`.
-fn digits(e164: &str) -> &str {
-    e164.trim_start_matches('+')
 }
 
 /// Plivo's errors are `{"api_id", "error"}` with a sentence and no code, so the HTTP status

@@ -7,6 +7,7 @@ use super::signature::{self, Method};
 use super::{events, ncco};
 use crate::capability::*;
 use crate::error::{Delivery, ErrorClass, ProviderError};
+use crate::events::digits_of as digits;
 use crate::events::{CallStatus, MessageStatus, ProviderEvent, ProviderPrice};
 use crate::http::{Auth, Body, HttpClient, Request, Response, path_segment};
 use crate::json::text;
@@ -68,11 +69,6 @@ impl std::fmt::Debug for Settings {
 #[derive(Debug)]
 pub struct Vonage {
     s: Settings,
-}
-
-/// Vonage writes numbers as country code and digits.
-fn digits(e164: &str) -> &str {
-    e164.trim_start_matches('+')
 }
 
 /// An error of the newer APIs (RFC 7807 `{type, title, detail, invalid_parameters}`; the
