@@ -15,6 +15,7 @@ pub mod money;
 pub mod naive;
 pub mod number;
 pub mod policy;
+pub mod pool;
 pub mod provider;
 pub mod quality;
 pub mod rating;

@@ -132,6 +132,26 @@ fn plans() -> &'static HashMap<u16, Vec<RegionPlan>> {
     })
 }
 
+/// NANP area codes and the state or province each serves (`npa,region`; other NANP
+/// countries as `=XX`), from NANPA's NPA database (see `data/nanp/NOTICE`).
+const NPA_REGIONS: &str = include_str!("../data/nanp/npa_regions.csv");
+
+/// The US state or Canadian province (`NY`, `ON`) a NANP area code serves; `None` for
+/// non-geographic codes and for the other NANP countries (their ISO country says it).
+pub fn nanp_region(area_code: &str) -> Option<&'static str> {
+    static MAP: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        NPA_REGIONS
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(','))
+            .filter(|(_, region)| !region.starts_with('='))
+            .collect()
+    })
+    .get(area_code)
+    .copied()
+}
+
 /// The country calling code of an ISO 3166 region (`US` → 1, `GB` → 44), from
 /// libphonenumber's metadata.
 pub fn calling_code(region: &str) -> Option<u16> {
@@ -209,6 +229,20 @@ pub fn parse_e164(input: &str) -> Result<E164, NumberError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nanp_area_codes_by_state() {
+        assert_eq!(nanp_region("212"), Some("NY"));
+        assert_eq!(nanp_region("332"), Some("NY"));
+        assert_eq!(nanp_region("416"), Some("ON"));
+        assert_eq!(nanp_region("787"), Some("PR"));
+        assert_eq!(
+            nanp_region("876"),
+            None,
+            "Jamaica is a country, not a state"
+        );
+        assert_eq!(nanp_region("800"), None, "toll free is not geographic");
+    }
 
     #[test]
     fn calling_codes_by_region() {
