@@ -16,6 +16,7 @@ mod notify;
 mod numbers;
 mod orgs;
 mod outbox;
+mod pools;
 mod providers;
 mod templates;
 #[cfg(feature = "test-support")]
@@ -39,6 +40,7 @@ pub use outbox::{
     Attempt, AttemptOutcome, CostText, Created, Dispatched, KeyClaim, Outbox, OutboxFilter,
     StatusMove,
 };
+pub use pools::{NumberPlace, PoolMember, PoolRecord};
 pub use providers::{NewProvider, ProviderRecord};
 pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};

@@ -35,7 +35,7 @@ pub struct PhoneNumber {
     pub sms: bool,
     /// MMS capable.
     pub mms: bool,
-    /// `active` or `released`.
+    /// `active`, `warming`, `resting` (after spam flags) or `released`.
     pub status: String,
     /// Unix ms.
     pub created_at: i64,
@@ -73,7 +73,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> PhoneNumber {
 }
 
 impl Store {
-    /// Records one number as active; true when it was new.
+    /// Records one number as in service (a released one comes back active; a resting or
+    /// warming one keeps its state); true when it was new.
     pub async fn upsert_number(
         &self,
         org_id: &str,
@@ -83,7 +84,8 @@ impl Store {
         let now = now_ms();
         let updated = sqlx::query(
             "UPDATE phone_numbers SET provider_number_id = $1, voice = $2, sms = $3, mms = $4, \
-             status = 'active', updated_at = $5 WHERE provider_id = $6 AND e164 = $7 AND org_id = $8",
+             status = CASE WHEN status = 'released' THEN 'active' ELSE status END, updated_at = $5 \
+             WHERE provider_id = $6 AND e164 = $7 AND org_id = $8",
         )
         .bind(&n.provider_number_id)
         .bind(i64::from(n.voice))

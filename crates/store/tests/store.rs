@@ -1100,3 +1100,217 @@ async fn emails_go_through_the_outbox_and_suppressions_keep_their_scope() {
         );
     }
 }
+
+/// Pools: members of the organisation only, one name per organisation, and the cap
+/// counters: 64 tasks over two store instances (two servers sharing the database) take
+/// uses of a 10-number pool with caps of 100 — exactly 1,000 succeed and no number passes
+/// its cap.
+#[tokio::test]
+async fn pools_and_caps_hold_under_concurrency() {
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let other = s.create_org("Other").await.expect("org");
+        let provider = |org_id: &str| NewProvider {
+            org_id: org_id.to_string(),
+            kind: "sandbox".into(),
+            name: "Sandbox".into(),
+            credentials: vec![1],
+            settings: "{}".into(),
+        };
+        let p = s
+            .insert_provider(provider(&org.id))
+            .await
+            .expect("provider");
+        let q = s
+            .insert_provider(provider(&other.id))
+            .await
+            .expect("provider");
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let (n, _) = s
+                .upsert_number(
+                    &org.id,
+                    &p.id,
+                    &switchyard_store::NumberAtProvider {
+                        e164: format!("+1212555{:04}", 100 + i),
+                        provider_number_id: format!("PN{i}"),
+                        voice: true,
+                        sms: true,
+                        mms: false,
+                    },
+                )
+                .await
+                .expect("number");
+            s.set_number_place(
+                &n.id,
+                &switchyard_store::NumberPlace {
+                    country: "US".into(),
+                    region: Some("NY".into()),
+                    area_code: Some("212".into()),
+                },
+            )
+            .await
+            .expect("place");
+            ids.push(n.id);
+        }
+        let (foreign, _) = s
+            .upsert_number(
+                &other.id,
+                &q.id,
+                &switchyard_store::NumberAtProvider {
+                    e164: "+12125559999".into(),
+                    provider_number_id: "PNX".into(),
+                    voice: true,
+                    sms: true,
+                    mms: false,
+                },
+            )
+            .await
+            .expect("number");
+
+        let pool = s
+            .create_pool(&org.id, "sales-east", r#"{"daily_cap":100}"#)
+            .await
+            .expect("create")
+            .expect("new");
+        assert!(
+            s.create_pool(&org.id, "sales-east", "{}")
+                .await
+                .expect("create")
+                .is_none(),
+            "one name per organisation"
+        );
+        assert!(
+            s.create_pool(&other.id, "sales-east", "{}")
+                .await
+                .expect("create")
+                .is_some()
+        );
+        let mut members = ids.clone();
+        members.push(foreign.id.clone());
+        assert_eq!(
+            s.set_pool_numbers(&org.id, &pool.id, &members)
+                .await
+                .expect("members"),
+            10,
+            "another organisation's number is not added"
+        );
+        let listed = s.pool_members(&pool.id).await.expect("members");
+        assert_eq!(listed.len(), 10);
+        assert_eq!(
+            (listed[0].region.as_deref(), listed[0].area_code.as_deref()),
+            (Some("NY"), Some("212"))
+        );
+        assert_eq!(
+            s.pool_by_name(&org.id, "sales-east")
+                .await
+                .expect("by name")
+                .map(|p| p.id),
+            Some(pool.id.clone())
+        );
+
+        // Two instances on one database, 64 tasks, 1,100 attempts at 1,000 uses.
+        let second = switchyard_store::Store::connect(&t.url, 4)
+            .await
+            .expect("second instance");
+        let stores = [s.clone(), second];
+        let mut tasks = Vec::new();
+        for task in 0..64usize {
+            let store = stores[task % 2].clone();
+            let ids = ids.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut won = 0u32;
+                for attempt in 0..18usize {
+                    let id = &ids[(task + attempt) % ids.len()];
+                    if store
+                        .reserve_use(id, "2026-12-06", "voice", 100)
+                        .await
+                        .expect("reserve")
+                        .is_some()
+                    {
+                        won += 1;
+                    }
+                }
+                won
+            }));
+        }
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.expect("task");
+        }
+        let usage = s
+            .pool_usage(&pool.id, "voice", "2026-12-06")
+            .await
+            .expect("usage");
+        assert_eq!(usage.len(), 10);
+        assert!(usage.iter().all(|(_, _, count)| *count == 100), "{usage:?}");
+        assert_eq!(total, 1000, "exactly the caps' worth of uses");
+        assert_eq!(
+            s.reserve_use(&ids[0], "2026-12-06", "voice", 100)
+                .await
+                .expect("reserve"),
+            None
+        );
+        // Another day, another channel: fresh counters.
+        assert_eq!(
+            s.reserve_use(&ids[0], "2026-12-07", "voice", 100)
+                .await
+                .expect("reserve"),
+            Some(1)
+        );
+        assert_eq!(
+            s.reserve_use(&ids[0], "2026-12-06", "sms", 100)
+                .await
+                .expect("reserve"),
+            Some(1)
+        );
+
+        // Stickiness, resting, and a sync that keeps a resting number resting.
+        s.set_sticky_sender(&pool.id, "+14155550100", &ids[3])
+            .await
+            .expect("sticky");
+        s.set_sticky_sender(&pool.id, "+14155550100", &ids[4])
+            .await
+            .expect("sticky again");
+        assert_eq!(
+            s.sticky_sender(&pool.id, "+14155550100")
+                .await
+                .expect("sticky"),
+            Some(ids[4].clone())
+        );
+        assert!(s.rest_number(&org.id, &ids[5], 1_000).await.expect("rest"));
+        assert!(
+            !s.rest_number(&other.id, &ids[5], 1_000)
+                .await
+                .expect("rest"),
+            "another organisation cannot rest it"
+        );
+        s.upsert_number(
+            &org.id,
+            &p.id,
+            &switchyard_store::NumberAtProvider {
+                e164: "+12125550105".into(),
+                provider_number_id: "PN5".into(),
+                voice: true,
+                sms: true,
+                mms: false,
+            },
+        )
+        .await
+        .expect("sync");
+        let rested = s
+            .pool_members(&pool.id)
+            .await
+            .expect("members")
+            .into_iter()
+            .find(|m| m.id == ids[5])
+            .expect("member");
+        assert_eq!(
+            (rested.status.as_str(), rested.rest_until),
+            ("resting", Some(1_000))
+        );
+        assert!(s.delete_pool(&org.id, &pool.id).await.expect("delete"));
+        assert!(s.pool_records(&org.id).await.expect("pools").is_empty());
+    }
+}
