@@ -14,6 +14,7 @@ mod middleware;
 mod provider_settings;
 pub mod routing_state;
 pub mod secrets;
+pub mod sender;
 mod state;
 
 pub use decision_log::DecisionLog;

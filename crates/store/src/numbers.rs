@@ -176,6 +176,19 @@ impl Store {
         Ok(rows.iter().map(from_row).collect())
     }
 
+    /// One of the organisation's numbers by its E.164 (any provider; an active one first).
+    pub async fn number_by_e164(&self, org_id: &str, e164: &str) -> Result<Option<PhoneNumber>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM phone_numbers WHERE org_id = $1 AND e164 = $2 \
+             ORDER BY CASE WHEN status = 'released' THEN 1 ELSE 0 END, id LIMIT 1"
+        )))
+        .bind(org_id)
+        .bind(e164)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(from_row))
+    }
+
     /// A page of the organisation's numbers, newest first.
     pub async fn numbers_page(
         &self,

@@ -29,7 +29,8 @@ pub struct PlaceCall {
     /// Caller id: one of the organisation's numbers (its provider is then the only one
     /// tried). Default: a voice number of whichever provider routing picks.
     #[serde(default)]
-    from: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    from: Option<outbound::FromSpec>,
     /// URL the provider fetches call instructions from on answer (TwiML and the like).
     #[serde(default)]
     answer_url: Option<String>,
@@ -165,10 +166,7 @@ pub async fn place(
         ));
     }
     let metadata = outbound::metadata_text(&body.metadata)?;
-    let from = match &body.from {
-        Some(raw) => Some(super::e164_field("from", raw)?.to_string()),
-        None => None,
-    };
+    let (from, pool) = outbound::sender_of(&body.from)?;
     outbound::check_recipient(&state, org, "voice", &to, body.quiet_hours.as_ref()).await?;
     let options = RouteOptions {
         provider: body.provider.clone(),
@@ -176,6 +174,7 @@ pub async fn place(
         max_rate: body.max_rate,
         capabilities: body.capabilities.clone(),
         from,
+        pool,
     };
     // Routed on the price of a typical one-minute call.
     let usage = Usage::Call {
@@ -195,13 +194,13 @@ pub async fn place(
             ring_timeout_secs,
             metadata,
             plan: serde_json::to_string(&routed.plan).map_err(ApiError::internal)?,
-            decision: serde_json::to_string(&routed.decision).map_err(ApiError::internal)?,
+            decision: routed.decision_json()?,
             lease_ms: dispatch::LEASE_MS,
             idempotency: claim.clone(),
         })
         .await?;
     let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
-    Ok(outbound::accepted(shown(&stored), replayed))
+    Ok(outbound::accepted(routed.shown(shown(&stored)), replayed))
 }
 
 /// The organisation's calls, newest first.

@@ -200,6 +200,7 @@ async fn route(
         .iter()
         .chain(decision.alternates.iter())
         .map(|candidate| PlanStep {
+            reserve: None,
             provider_id: candidate.provider.to_string(),
             from: c.request.from.address.clone(),
         })

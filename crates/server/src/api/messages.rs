@@ -43,7 +43,8 @@ pub struct SendMessage {
     /// Sender: one of the organisation's numbers (its provider is then the only one
     /// tried). Default: a number of whichever provider routing picks.
     #[serde(default)]
-    from: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    from: Option<outbound::FromSpec>,
     /// Provider id to use if eligible.
     #[serde(default)]
     provider: Option<String>,
@@ -165,10 +166,7 @@ pub async fn send(
         return Err(ApiError::invalid("body", "a message needs text or media"));
     }
     let segments = count_segments(&text).count;
-    let from = match &body.from {
-        Some(raw) => Some(super::e164_field("from", raw)?.to_string()),
-        None => None,
-    };
+    let (from, pool) = outbound::sender_of(&body.from)?;
 
     let options = RouteOptions {
         provider: body.provider.clone(),
@@ -176,6 +174,7 @@ pub async fn send(
         max_rate: body.max_rate,
         capabilities: body.capabilities.clone(),
         from,
+        pool,
     };
     let usage = Usage::Message { segments };
     let routed = outbound::plan(&state, org, &to, channel, usage, &options, |n| {
@@ -197,13 +196,13 @@ pub async fn send(
             metadata: outbound::metadata_text(&body.metadata)?,
             segments,
             plan: serde_json::to_string(&routed.plan).map_err(ApiError::internal)?,
-            decision: serde_json::to_string(&routed.decision).map_err(ApiError::internal)?,
+            decision: routed.decision_json()?,
             lease_ms: dispatch::LEASE_MS,
             idempotency: claim.clone(),
         })
         .await?;
     let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
-    Ok(outbound::accepted(shown(&stored), replayed))
+    Ok(outbound::accepted(routed.shown(shown(&stored)), replayed))
 }
 
 /// The organisation's messages, newest first.

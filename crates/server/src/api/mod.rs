@@ -10,6 +10,7 @@ pub mod listing;
 pub mod messages;
 pub mod numbers;
 pub mod outbound;
+pub mod pools;
 pub mod providers;
 pub mod rates;
 pub mod routing;
@@ -103,6 +104,9 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(emails::get))
         .routes(routes!(emails::list_suppressions, emails::add_suppression))
         .routes(routes!(emails::remove_suppression))
+        .routes(routes!(pools::create, pools::list))
+        .routes(routes!(pools::get, pools::update, pools::delete))
+        .routes(routes!(pools::flag_spam))
         .routes(routes!(calls::place, calls::list))
         .routes(routes!(calls::get))
         .routes(routes!(calls::hangup))

@@ -28,6 +28,34 @@ pub struct RouteOptions {
     pub capabilities: Vec<Capability>,
     /// The sender, when the caller chose one: its provider is then the only one tried.
     pub from: Option<String>,
+    /// A number pool to take the sender from.
+    pub pool: Option<String>,
+}
+
+/// A send's `from`: one of the organisation's numbers, or `{"pool": "name"}` to take one
+/// from a number pool at send time.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FromSpec {
+    /// An E.164 number the organisation owns.
+    Number(String),
+    /// A number pool.
+    Pool {
+        /// The pool's name.
+        pool: String,
+    },
+}
+
+/// The sender number and pool a `from` names.
+pub fn sender_of(from: &Option<FromSpec>) -> ApiResult<(Option<String>, Option<String>)> {
+    Ok(match from {
+        Some(FromSpec::Number(raw)) => (Some(super::e164_field("from", raw)?.to_string()), None),
+        Some(FromSpec::Pool { pool }) if pool.trim().is_empty() => {
+            return Err(ApiError::invalid("from.pool", "from.pool must name a pool"));
+        }
+        Some(FromSpec::Pool { pool }) => (None, Some(pool.clone())),
+        None => (None, None),
+    })
 }
 
 /// A local-time window in which the recipient must not be contacted, e.g. 21:00–08:00.
@@ -107,6 +135,31 @@ pub struct Routed {
     pub plan: Vec<PlanStep>,
     /// The decision, as the routing API explains it.
     pub decision: Decision,
+    /// With a pool: which number was chosen, why, and which were skipped and why.
+    pub sender: Option<serde_json::Value>,
+}
+
+impl Routed {
+    /// The decision as stored with the send: the routing decision, with the pool's choice
+    /// under `sender` when there was one.
+    pub fn decision_json(&self) -> ApiResult<String> {
+        let mut v = serde_json::to_value(&self.decision).map_err(ApiError::internal)?;
+        if let Some(sender) = &self.sender {
+            v["sender"] = sender.clone();
+        }
+        serde_json::to_string(&v).map_err(ApiError::internal)
+    }
+
+    /// The response to a send: the stored record, with the chosen sender as `from` before
+    /// a provider has taken it.
+    pub fn shown(&self, mut view: serde_json::Value) -> serde_json::Value {
+        if view["from"].is_null()
+            && let Some(first) = self.plan.first()
+        {
+            view["from"] = json!(first.from);
+        }
+        view
+    }
 }
 
 /// Routes a send and pairs each routed provider with a sender number of its that `usable`
@@ -134,6 +187,15 @@ pub async fn plan(
     req.required = options.capabilities.iter().copied().collect();
     req.seed = switchyard_core::scoring::mix64(now_ms() as u64 ^ to.digits().len() as u64);
     let decision = routing.router.decide(&req);
+    if let Some(pool) = &options.pool {
+        let (plan, sender) =
+            crate::sender::plan_from_pool(state, org, pool, to, channel, &decision).await?;
+        return Ok(Routed {
+            plan,
+            decision,
+            sender: Some(sender),
+        });
+    }
 
     let from = options.from.as_deref();
     let mut plan = Vec::new();
@@ -151,6 +213,7 @@ pub async fn plan(
             plan.push(PlanStep {
                 provider_id: candidate.provider.to_string(),
                 from: n.e164.clone(),
+                reserve: None,
             });
         }
     }
@@ -165,7 +228,11 @@ pub async fn plan(
                 .with_details(json!({ "field": "to", "decision": decision })),
         );
     }
-    Ok(Routed { plan, decision })
+    Ok(Routed {
+        plan,
+        decision,
+        sender: None,
+    })
 }
 
 /// The caller's metadata as stored: a JSON object (absent means empty), compact, so that

@@ -33,6 +33,23 @@ pub struct PlanStep {
     pub provider_id: String,
     /// Sender number at that provider.
     pub from: String,
+    /// For a pool number kept for failover: the use to reserve before the step is tried
+    /// (the step is skipped if the number's cap was reached meanwhile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<UseReservation>,
+}
+
+/// One use of a pool number, counted against its daily cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UseReservation {
+    /// Number id.
+    pub number_id: String,
+    /// Local day of the number (`YYYY-MM-DD`).
+    pub day: String,
+    /// Channel counted.
+    pub channel: String,
+    /// The number's cap that day.
+    pub cap: u32,
 }
 
 /// What a provider said when it took an entry.
@@ -348,6 +365,7 @@ async fn settle_interrupted<T: Outbound>(
     let step = PlanStep {
         provider_id: last.provider_id.clone(),
         from: last.from.clone(),
+        reserve: None,
     };
     let found = match adapter_of(state, item.org_id(), &step.provider_id).await? {
         Some(adapter) => item.lookup(&adapter, &step, last.started_at).await,
@@ -452,6 +470,26 @@ async fn try_dispatch<T: Outbound>(state: &Shared, item: &T) -> Result<(), Store
             };
             store
                 .finish_attempt(outbox, &attempt, item.id(), &skipped, None)
+                .await?;
+            continue;
+        }
+        if let Some(r) = &step.reserve
+            && store
+                .reserve_use(&r.number_id, &r.day, &r.channel, r.cap)
+                .await?
+                .is_none()
+        {
+            let capped = AttemptOutcome {
+                status: "skipped",
+                error_code: Some("number_capped".into()),
+                error_message: Some(format!(
+                    "not tried: {} reached its cap of {} for the day",
+                    step.from, r.cap
+                )),
+                ..AttemptOutcome::default()
+            };
+            store
+                .finish_attempt(outbox, &attempt, item.id(), &capped, None)
                 .await?;
             continue;
         }

@@ -1,0 +1,203 @@
+//! The caller ID of a send whose `from` names a number pool: the pool's numbers ranked by
+//! the core's rules for this callee, the best one whose carrier routing accepts reserved
+//! under its daily cap (atomically, across instances), and one number on each further
+//! routed carrier kept for failover, reserved only if that step is tried.
+
+use crate::dispatch::{PlanStep, UseReservation};
+use crate::error::{ApiError, ApiResult};
+use crate::state::Shared;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use switchyard_core::number::{E164, nanp_region, parse_e164};
+use switchyard_core::pool::{
+    self, Callee, NumberStatus, PoolNumber, PoolRules, SkipReason, Skipped,
+};
+use switchyard_core::{Channel, Decision};
+use switchyard_store::{NumberPlace, PoolMember};
+
+/// Where a number is, from its digits: country, NANP area code and the state it serves.
+pub fn place_of(e164: &E164) -> NumberPlace {
+    let country = e164.region().unwrap_or_default().to_string();
+    let area_code = (e164.country_code() == 1 && e164.digits().len() == 11)
+        .then(|| e164.digits()[1..4].to_string());
+    NumberPlace {
+        region: area_code
+            .as_deref()
+            .and_then(nanp_region)
+            .map(str::to_owned),
+        country,
+        area_code,
+    }
+}
+
+/// A number's local day (`YYYY-MM-DD`) in its own time zone (UTC when unknown): caps are
+/// counted per local day.
+pub fn local_day(e164_digits: &str, now: DateTime<Utc>) -> String {
+    match switchyard_core::timezone::zones(e164_digits).first() {
+        Some(tz) => now.with_timezone(tz).format("%Y-%m-%d").to_string(),
+        None => now.format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn status_of(text: &str) -> NumberStatus {
+    match text {
+        "warming" => NumberStatus::Warming,
+        "resting" => NumberStatus::Resting,
+        "released" => NumberStatus::Released,
+        _ => NumberStatus::Active,
+    }
+}
+
+fn carries(m: &PoolMember, channel: Channel) -> bool {
+    match channel {
+        Channel::Voice => m.voice,
+        Channel::Mms => m.mms,
+        _ => m.sms,
+    }
+}
+
+/// The plan for a send from pool `name`, and the explanation stored with its decision.
+pub async fn plan_from_pool(
+    state: &Shared,
+    org: &str,
+    name: &str,
+    to: &E164,
+    channel: Channel,
+    decision: &Decision,
+) -> ApiResult<(Vec<PlanStep>, Value)> {
+    let store = &state.store;
+    let record = store.pool_by_name(org, name).await?.ok_or_else(|| {
+        ApiError::invalid(
+            "from.pool",
+            format!("there is no number pool named {name:?}"),
+        )
+    })?;
+    let rules: PoolRules = serde_json::from_str(&record.rules).map_err(ApiError::internal)?;
+    let members = store.pool_members(&record.id).await?;
+    let now = Utc::now();
+    let now_ms = now.timestamp_millis();
+    let channel_name = channel.to_string();
+    let days: Vec<String> = members
+        .iter()
+        .map(|m| local_day(m.e164.trim_start_matches('+'), now))
+        .collect();
+    let from_day = days.iter().min().cloned().unwrap_or_default();
+    let usage = store
+        .pool_usage(&record.id, &channel_name, &from_day)
+        .await?;
+    let mut skipped: Vec<Skipped> = Vec::new();
+    let mut numbers = Vec::new();
+    for (m, day) in members.iter().zip(&days) {
+        if !carries(m, channel) {
+            continue;
+        }
+        let used_today = usage
+            .iter()
+            .find(|(id, d, _)| id == &m.id && d == day)
+            .map_or(0, |(_, _, c)| *c);
+        numbers.push(PoolNumber {
+            id: m.id.clone(),
+            country: m.country.clone(),
+            region: m.region.clone(),
+            area_code: m.area_code.clone(),
+            status: status_of(&m.status),
+            rest_until_ms: m.rest_until,
+            warmup_started_ms: m.warmup_started_at,
+            used_today,
+            last_used_ms: m.last_used_at,
+        });
+    }
+    let place = place_of(to);
+    let callee = Callee {
+        country: place.country,
+        region: place.region,
+        area_code: place.area_code,
+    };
+    let contact = to.to_string();
+    let sticky = if rules.sticky && channel != Channel::Voice {
+        store.sticky_sender(&record.id, &contact).await?
+    } else {
+        None
+    };
+    let ranking = pool::rank(&numbers, &callee, &rules, sticky.as_deref(), now_ms);
+    let routed: Vec<String> = decision
+        .primary
+        .iter()
+        .chain(decision.alternates.iter())
+        .map(|c| c.provider.to_string())
+        .collect();
+    let member = |id: &str| members.iter().zip(&days).find(|(m, _)| m.id == id);
+    let mut plan: Vec<PlanStep> = Vec::new();
+    let mut chosen: Option<(String, String)> = None;
+    for offer in &ranking.offered {
+        let Some((m, day)) = member(&offer.id) else {
+            continue;
+        };
+        if !routed.contains(&m.provider_id) || plan.iter().any(|s| s.provider_id == m.provider_id) {
+            continue;
+        }
+        let reservation = UseReservation {
+            number_id: m.id.clone(),
+            day: day.clone(),
+            channel: channel_name.clone(),
+            cap: offer.cap,
+        };
+        if chosen.is_none() {
+            // The number the API answers with is reserved now.
+            match store
+                .reserve_use(&m.id, day, &channel_name, offer.cap)
+                .await?
+            {
+                Some(_) => chosen = Some((m.id.clone(), m.e164.clone())),
+                None => {
+                    skipped.push(Skipped {
+                        id: m.id.clone(),
+                        reason: SkipReason::Capped {
+                            used: offer.cap,
+                            cap: offer.cap,
+                        },
+                    });
+                    continue;
+                }
+            }
+            plan.push(PlanStep {
+                provider_id: m.provider_id.clone(),
+                from: m.e164.clone(),
+                reserve: None,
+            });
+        } else {
+            plan.push(PlanStep {
+                provider_id: m.provider_id.clone(),
+                from: m.e164.clone(),
+                reserve: Some(reservation),
+            });
+        }
+    }
+    let Some((number_id, e164)) = chosen else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "pool_exhausted",
+            format!("no number of pool {name:?} can send this now: every one is capped, resting, not local enough, or on a carrier routing left out"),
+        )
+        .with_details(json!({ "field": "from.pool", "skipped": ranking.skipped, "routed_providers": routed })));
+    };
+    if rules.sticky && channel != Channel::Voice {
+        store
+            .set_sticky_sender(&record.id, &contact, &number_id)
+            .await?;
+    }
+    skipped.extend(ranking.skipped.iter().cloned());
+    let offered = ranking.offered.iter().find(|o| o.id == number_id);
+    let explanation = json!({
+        "pool": record.name, "number_id": number_id, "from": e164,
+        "locality": offered.map(|o| o.locality), "used_today": offered.map(|o| o.used + 1), "cap": offered.map(|o| o.cap),
+        "failover": plan.iter().skip(1).map(|s| &s.from).collect::<Vec<_>>(),
+        "skipped": skipped,
+    });
+    Ok((plan, explanation))
+}
+
+/// The place of a stored number's E.164 text, when it parses.
+pub fn place_of_text(e164: &str) -> Option<NumberPlace> {
+    parse_e164(e164).ok().map(|n| place_of(&n))
+}
