@@ -13,7 +13,7 @@ use switchyard_core::pool::{
     self, Callee, NumberStatus, PoolNumber, PoolRules, SkipReason, Skipped,
 };
 use switchyard_core::{Channel, Decision};
-use switchyard_store::{NumberPlace, PoolMember};
+use switchyard_store::{NumberPlace, PoolMember, PoolRecord, Store};
 
 /// Where a number is, from its digits: country, NANP area code and the state it serves.
 pub fn place_of(e164: &E164) -> NumberPlace {
@@ -65,16 +65,34 @@ pub async fn plan_from_pool(
     channel: Channel,
     decision: &Decision,
 ) -> ApiResult<(Vec<PlanStep>, Value)> {
-    let store = &state.store;
-    let record = store.pool_by_name(org, name).await?.ok_or_else(|| {
+    let record = state.store.pool_by_name(org, name).await?.ok_or_else(|| {
         ApiError::invalid(
             "from.pool",
             format!("there is no number pool named {name:?}"),
         )
     })?;
+    let routed: Vec<String> = decision
+        .primary
+        .iter()
+        .chain(decision.alternates.iter())
+        .map(|c| c.provider.to_string())
+        .collect();
+    select(&state.store, &record, to, channel, &routed, Utc::now()).await
+}
+
+/// Picks and reserves the sender from a pool for a callee, among numbers whose carrier is
+/// in `routed` (in routing's order of preference): the plan (the reserved number first,
+/// then one number per further carrier for failover) and the explanation.
+pub async fn select(
+    store: &Store,
+    record: &PoolRecord,
+    to: &E164,
+    channel: Channel,
+    routed: &[String],
+    now: DateTime<Utc>,
+) -> ApiResult<(Vec<PlanStep>, Value)> {
     let rules: PoolRules = serde_json::from_str(&record.rules).map_err(ApiError::internal)?;
     let members = store.pool_members(&record.id).await?;
-    let now = Utc::now();
     let now_ms = now.timestamp_millis();
     let channel_name = channel.to_string();
     let days: Vec<String> = members
@@ -120,12 +138,6 @@ pub async fn plan_from_pool(
         None
     };
     let ranking = pool::rank(&numbers, &callee, &rules, sticky.as_deref(), now_ms);
-    let routed: Vec<String> = decision
-        .primary
-        .iter()
-        .chain(decision.alternates.iter())
-        .map(|c| c.provider.to_string())
-        .collect();
     let member = |id: &str| members.iter().zip(&days).find(|(m, _)| m.id == id);
     let mut plan: Vec<PlanStep> = Vec::new();
     let mut chosen: Option<(String, String)> = None;
@@ -136,48 +148,41 @@ pub async fn plan_from_pool(
         if !routed.contains(&m.provider_id) || plan.iter().any(|s| s.provider_id == m.provider_id) {
             continue;
         }
-        let reservation = UseReservation {
+        if chosen.is_none() {
+            // The number the API answers with is reserved now.
+            if store
+                .reserve_use(&m.id, day, &channel_name, offer.cap)
+                .await?
+                .is_none()
+            {
+                skipped.push(Skipped {
+                    id: m.id.clone(),
+                    reason: SkipReason::Capped {
+                        used: offer.cap,
+                        cap: offer.cap,
+                    },
+                });
+                continue;
+            }
+            chosen = Some((m.id.clone(), m.e164.clone()));
+        }
+        let reserve = (!plan.is_empty()).then(|| UseReservation {
             number_id: m.id.clone(),
             day: day.clone(),
             channel: channel_name.clone(),
             cap: offer.cap,
-        };
-        if chosen.is_none() {
-            // The number the API answers with is reserved now.
-            match store
-                .reserve_use(&m.id, day, &channel_name, offer.cap)
-                .await?
-            {
-                Some(_) => chosen = Some((m.id.clone(), m.e164.clone())),
-                None => {
-                    skipped.push(Skipped {
-                        id: m.id.clone(),
-                        reason: SkipReason::Capped {
-                            used: offer.cap,
-                            cap: offer.cap,
-                        },
-                    });
-                    continue;
-                }
-            }
-            plan.push(PlanStep {
-                provider_id: m.provider_id.clone(),
-                from: m.e164.clone(),
-                reserve: None,
-            });
-        } else {
-            plan.push(PlanStep {
-                provider_id: m.provider_id.clone(),
-                from: m.e164.clone(),
-                reserve: Some(reservation),
-            });
-        }
+        });
+        plan.push(PlanStep {
+            provider_id: m.provider_id.clone(),
+            from: m.e164.clone(),
+            reserve,
+        });
     }
     let Some((number_id, e164)) = chosen else {
         return Err(ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "pool_exhausted",
-            format!("no number of pool {name:?} can send this now: every one is capped, resting, not local enough, or on a carrier routing left out"),
+            format!("no number of pool {:?} can send this now: every one is capped, resting, not local enough, or on a carrier routing left out", record.name),
         )
         .with_details(json!({ "field": "from.pool", "skipped": ranking.skipped, "routed_providers": routed })));
     };
