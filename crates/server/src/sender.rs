@@ -109,10 +109,7 @@ pub async fn select(
         if !carries(m, channel) {
             continue;
         }
-        let used_today = usage
-            .iter()
-            .find(|(id, d, _)| id == &m.id && d == day)
-            .map_or(0, |(_, _, c)| *c);
+        let today = usage.iter().find(|u| u.number_id == m.id && &u.day == day);
         numbers.push(PoolNumber {
             id: m.id.clone(),
             country: m.country.clone(),
@@ -121,8 +118,8 @@ pub async fn select(
             status: status_of(&m.status),
             rest_until_ms: m.rest_until,
             warmup_started_ms: m.warmup_started_at,
-            used_today,
-            last_used_ms: m.last_used_at,
+            used_today: today.map_or(0, |u| u.count),
+            last_used_ms: today.map(|u| u.last_used_at),
         });
     }
     let place = place_of(to);

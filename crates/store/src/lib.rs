@@ -40,7 +40,7 @@ pub use outbox::{
     Attempt, AttemptOutcome, CostText, Created, Dispatched, KeyClaim, Outbox, OutboxFilter,
     StatusMove,
 };
-pub use pools::{NumberPlace, PoolMember, PoolRecord};
+pub use pools::{DayUsage, NumberPlace, PoolMember, PoolRecord};
 pub use providers::{NewProvider, ProviderRecord};
 pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};

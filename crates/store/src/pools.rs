@@ -50,8 +50,19 @@ pub struct PoolMember {
     pub rest_until: Option<i64>,
     /// While warming: since when (Unix ms).
     pub warmup_started_at: Option<i64>,
+}
+
+/// One number's usage of a channel on one of its local days.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DayUsage {
+    /// Number id.
+    pub number_id: String,
+    /// Local day (`YYYY-MM-DD`).
+    pub day: String,
+    /// Uses.
+    pub count: u32,
     /// Last use (Unix ms).
-    pub last_used_at: Option<i64>,
+    pub last_used_at: i64,
 }
 
 /// Where a number is, as selection needs it (set when it is imported, bought or synced).
@@ -202,7 +213,7 @@ impl Store {
     pub async fn pool_members(&self, pool_id: &str) -> Result<Vec<PoolMember>> {
         let rows = sqlx::query(
             "SELECT n.id, n.provider_id, n.e164, n.status, n.voice, n.sms, n.mms, n.country, n.region, \
-             n.area_code, n.rest_until, n.warmup_started_at, n.last_used_at \
+             n.area_code, n.rest_until, n.warmup_started_at \
              FROM pool_numbers p JOIN phone_numbers n ON n.id = p.number_id \
              WHERE p.pool_id = $1 ORDER BY n.e164",
         )
@@ -224,22 +235,20 @@ impl Store {
                 area_code: r.get(9),
                 rest_until: r.get(10),
                 warmup_started_at: r.get(11),
-                last_used_at: r.get(12),
             })
             .collect())
     }
 
     /// The usage counters of a pool's numbers for one channel on `day` or later (days are
-    /// `YYYY-MM-DD` in each number's zone, so "today" differs by number): `(number id, day,
-    /// count)`.
+    /// `YYYY-MM-DD` in each number's zone, so "today" differs by number).
     pub async fn pool_usage(
         &self,
         pool_id: &str,
         channel: &str,
         from_day: &str,
-    ) -> Result<Vec<(String, String, u32)>> {
+    ) -> Result<Vec<DayUsage>> {
         let rows = sqlx::query(
-            "SELECT u.number_id, u.day, u.count FROM number_usage u \
+            "SELECT u.number_id, u.day, u.count, u.last_used_at FROM number_usage u \
              JOIN pool_numbers p ON p.number_id = u.number_id \
              WHERE p.pool_id = $1 AND u.channel = $2 AND u.day >= $3",
         )
@@ -250,12 +259,11 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    r.get(1),
-                    u32::try_from(r.get::<i64, _>(2)).unwrap_or(u32::MAX),
-                )
+            .map(|r| DayUsage {
+                number_id: r.get(0),
+                day: r.get(1),
+                count: u32::try_from(r.get::<i64, _>(2)).unwrap_or(u32::MAX),
+                last_used_at: r.get(3),
             })
             .collect())
     }
@@ -274,27 +282,18 @@ impl Store {
             return Ok(None);
         }
         let row = sqlx::query(
-            "INSERT INTO number_usage (number_id, day, channel, count) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (number_id, day, channel) DO UPDATE SET count = number_usage.count + 1 \
+            "INSERT INTO number_usage (number_id, day, channel, count, last_used_at) VALUES ($1, $2, $3, 1, $5) \
+             ON CONFLICT (number_id, day, channel) DO UPDATE SET count = number_usage.count + 1, last_used_at = $5 \
              WHERE number_usage.count < $4 RETURNING count",
         )
         .bind(number_id)
         .bind(day)
         .bind(channel)
         .bind(i64::from(cap))
+        .bind(now_ms())
         .fetch_optional(self.writer())
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE phone_numbers SET last_used_at = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(number_id)
-            .execute(self.writer())
-            .await?;
-        Ok(Some(
-            u32::try_from(row.get::<i64, _>(0)).unwrap_or(u32::MAX),
-        ))
+        Ok(row.map(|r| u32::try_from(r.get::<i64, _>(0)).unwrap_or(u32::MAX)))
     }
 
     /// The number a contact last received from through this pool.

@@ -1244,7 +1244,7 @@ async fn pools_and_caps_hold_under_concurrency() {
             .await
             .expect("usage");
         assert_eq!(usage.len(), 10);
-        assert!(usage.iter().all(|(_, _, count)| *count == 100), "{usage:?}");
+        assert!(usage.iter().all(|u| u.count == 100), "{usage:?}");
         assert_eq!(total, 1000, "exactly the caps' worth of uses");
         assert_eq!(
             s.reserve_use(&ids[0], "2026-12-06", "voice", 100)

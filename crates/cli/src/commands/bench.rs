@@ -26,6 +26,9 @@ pub enum BenchCommand {
     Email(super::bench_send::SendArgs),
     /// Emails through the SMTP adapter to a relay, pooled against a connection per email.
     Smtp(super::bench_smtp::SmtpArgs),
+    /// Caller-ID selection from a number pool at a steady rate, against reading one
+    /// carrier's numbers.
+    Pool(super::bench_pool::PoolArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +61,7 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
             super::bench_send::run(global, &args, super::bench_send::Kind::Emails)
         }
         BenchCommand::Smtp(args) => super::bench_smtp::run(&args),
+        BenchCommand::Pool(args) => super::bench_pool::run(global, &args),
     }
 }
 

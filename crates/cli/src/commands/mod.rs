@@ -2,6 +2,7 @@
 
 pub mod bench;
 mod bench_http;
+mod bench_pool;
 mod bench_send;
 mod bench_smtp;
 pub mod demo;

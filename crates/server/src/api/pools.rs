@@ -113,7 +113,7 @@ async fn view(state: &Shared, p: &PoolRecord) -> ApiResult<Value> {
             json!({
                 "id": m.id, "e164": m.e164, "provider_id": m.provider_id, "status": m.status,
                 "country": m.country, "region": m.region, "area_code": m.area_code,
-                "rest_until": m.rest_until, "last_used_at": m.last_used_at,
+                "rest_until": m.rest_until,
             })
         })
         .collect();

@@ -8,7 +8,6 @@ ALTER TABLE phone_numbers ADD COLUMN area_code TEXT NULL;
 ALTER TABLE phone_numbers ADD COLUMN rest_until BIGINT NULL;
 -- While warming: when the warm-up began (Unix ms).
 ALTER TABLE phone_numbers ADD COLUMN warmup_started_at BIGINT NULL;
-ALTER TABLE phone_numbers ADD COLUMN last_used_at BIGINT NULL;
 ALTER TABLE phone_numbers ADD COLUMN spam_flags BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE number_pools (
@@ -35,6 +34,8 @@ CREATE TABLE number_usage (
     day TEXT NOT NULL,
     channel TEXT NOT NULL,
     count BIGINT NOT NULL,
+    -- The last use (Unix ms), for round-robin turns.
+    last_used_at BIGINT NOT NULL,
     PRIMARY KEY (number_id, day, channel)
 );
 
