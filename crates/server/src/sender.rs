@@ -56,6 +56,26 @@ fn carries(m: &PoolMember, channel: Channel) -> bool {
     }
 }
 
+/// How many of the best equally local numbers concurrent sends are spread over.
+const SPREAD: usize = 8;
+
+/// Starts the first tier of equally local numbers (not a sticky one) at a random one of its
+/// first [`SPREAD`]: sends arriving together would otherwise all reach for the same least
+/// recently used number and queue on its counter; the turn order still holds over time.
+fn spread(offered: &mut [pool::Offered]) {
+    let Some(first) = offered.first().map(|o| o.locality) else {
+        return;
+    };
+    if first == pool::Locality::Sticky {
+        return;
+    }
+    let tier = offered.iter().take_while(|o| o.locality == first).count();
+    let reach = tier.min(SPREAD);
+    if reach > 1 {
+        offered[..tier].rotate_left(rand::random::<u64>() as usize % reach);
+    }
+}
+
 /// The plan for a send from pool `name`, and the explanation stored with its decision.
 pub async fn plan_from_pool(
     state: &Shared,
@@ -134,7 +154,8 @@ pub async fn select(
     } else {
         None
     };
-    let ranking = pool::rank(&numbers, &callee, &rules, sticky.as_deref(), now_ms);
+    let mut ranking = pool::rank(&numbers, &callee, &rules, sticky.as_deref(), now_ms);
+    spread(&mut ranking.offered);
     let member = |id: &str| members.iter().zip(&days).find(|(m, _)| m.id == id);
     let mut plan: Vec<PlanStep> = Vec::new();
     let mut chosen: Option<(String, String)> = None;
