@@ -244,3 +244,49 @@ async fn pools_pick_local_numbers_keep_caps_rest_spammers_and_stick_to_contacts(
         s.running.stop();
     }
 }
+
+/// A pool with a warm-up schedule starts its never-used numbers warming: their first day's
+/// cap is the schedule's, not the daily cap.
+#[tokio::test]
+async fn new_numbers_warm_up() {
+    for t in testing::all().await {
+        let s = start_sandboxed(t.store.clone(), 29, 20.0).await;
+        let (_, key) = tenant(&t.store, Role::Admin).await;
+        let only = carrier(&s, &key, "Only", "twilio", "0.0100").await;
+        let numbers = numbers_of(&s, &key, &only).await;
+        let (status, pool) = s
+            .post("/v1/pools", &key, json!({"name": "sales", "numbers": [numbers[0]], "daily_cap": 100, "warmup": [2, 4]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{pool}");
+        assert_eq!(pool["numbers"][0]["status"], "warming", "{pool}");
+        let callee = "+14155550100";
+        for used in 1..=2 {
+            let (status, placed) = call(&s, &key, callee).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{placed}");
+            let (_, detail) = s
+                .get(
+                    &format!("/v1/calls/{}", placed["id"].as_str().expect("id")),
+                    &key,
+                )
+                .await;
+            assert_eq!(
+                (
+                    detail["decision"]["sender"]["cap"].as_u64(),
+                    detail["decision"]["sender"]["used_today"].as_u64()
+                ),
+                (Some(2), Some(used)),
+                "{detail}"
+            );
+        }
+        let (status, err) = call(&s, &key, callee).await;
+        assert_eq!(
+            (
+                status,
+                err["error"]["details"]["skipped"][0]["reason"].as_str()
+            ),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("capped")),
+            "day one's cap is the schedule's: {err}"
+        );
+        s.running.stop();
+    }
+}

@@ -341,6 +341,24 @@ impl Store {
         Ok(())
     }
 
+    /// Starts the warm-up of a number that has never been used: it becomes `warming` from
+    /// now, so pools give it their warm-up caps. False when it has been used, or is not
+    /// `active`.
+    pub async fn start_warmup(&self, number_id: &str) -> Result<bool> {
+        let now = now_ms();
+        let n = sqlx::query(
+            "UPDATE phone_numbers SET status = 'warming', warmup_started_at = $1, updated_at = $1 \
+             WHERE id = $2 AND status = 'active' AND warmup_started_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM number_usage u WHERE u.number_id = $2)",
+        )
+        .bind(now)
+        .bind(number_id)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
     /// Rests a number until `until` (Unix ms) after spam flags, counting the flag; false
     /// when the organisation has no such number.
     pub async fn rest_number(&self, org_id: &str, number_id: &str, until: i64) -> Result<bool> {

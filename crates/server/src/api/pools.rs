@@ -75,9 +75,15 @@ fn name_of(raw: &str) -> ApiResult<String> {
     Ok(name.to_string())
 }
 
-/// The ids of the organisation's numbers listed, each placed (country, state, area code);
-/// the error names the first number that is not the organisation's.
-async fn members(state: &Shared, org: &str, numbers: &[String]) -> ApiResult<Vec<String>> {
+/// The ids of the organisation's numbers listed, each placed (country, state, area code)
+/// and, when the pool warms numbers up, a never-used one started on its warm-up; the error
+/// names the first number that is not the organisation's.
+async fn members(
+    state: &Shared,
+    org: &str,
+    numbers: &[String],
+    rules: &PoolRules,
+) -> ApiResult<Vec<String>> {
     let mut ids = Vec::with_capacity(numbers.len());
     for (i, raw) in numbers.iter().enumerate() {
         let field = format!("numbers[{i}]");
@@ -96,6 +102,9 @@ async fn members(state: &Shared, org: &str, numbers: &[String]) -> ApiResult<Vec
             })?;
         if let Some(place) = crate::sender::place_of_text(&n.e164) {
             state.store.set_number_place(&n.id, &place).await?;
+        }
+        if !rules.warmup.is_empty() {
+            state.store.start_warmup(&n.id).await?;
         }
         ids.push(n.id);
     }
@@ -146,6 +155,7 @@ pub async fn create(
         &state,
         auth.org(),
         body.numbers.as_deref().unwrap_or_default(),
+        &rules,
     )
     .await?;
     let text = serde_json::to_string(&rules).map_err(ApiError::internal)?;
@@ -212,7 +222,7 @@ pub async fn update(
     let current: PoolRules = serde_json::from_str(&p.rules).map_err(ApiError::internal)?;
     let rules = body.rules(current)?;
     if let Some(numbers) = &body.numbers {
-        let ids = members(&state, auth.org(), numbers).await?;
+        let ids = members(&state, auth.org(), numbers, &rules).await?;
         state
             .store
             .set_pool_numbers(auth.org(), &p.id, &ids)
