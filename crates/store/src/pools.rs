@@ -119,23 +119,26 @@ impl Store {
 
     /// One pool of the organisation, by id.
     pub async fn pool_record(&self, org_id: &str, id: &str) -> Result<Option<PoolRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {POOL_COLUMNS} FROM number_pools WHERE org_id = $1 AND id = $2"
-        )))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.as_ref().map(pool_row))
+        self.pool_where(org_id, "id", id).await
     }
 
     /// One pool of the organisation, by name.
     pub async fn pool_by_name(&self, org_id: &str, name: &str) -> Result<Option<PoolRecord>> {
+        self.pool_where(org_id, "name", name).await
+    }
+
+    /// The organisation's pool whose `column` (a fixed column name) is `value`.
+    async fn pool_where(
+        &self,
+        org_id: &str,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<PoolRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {POOL_COLUMNS} FROM number_pools WHERE org_id = $1 AND name = $2"
+            "SELECT {POOL_COLUMNS} FROM number_pools WHERE org_id = $1 AND {column} = $2"
         )))
         .bind(org_id)
-        .bind(name)
+        .bind(value)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.as_ref().map(pool_row))
