@@ -8,12 +8,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::Shared;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use switchyard_core::number::{E164, nanp_region, parse_e164};
 use switchyard_core::pool::{
     self, Callee, NumberStatus, PoolNumber, PoolRules, SkipReason, Skipped,
 };
 use switchyard_core::{Channel, Decision};
-use switchyard_store::{NumberPlace, PoolMember, PoolRecord, Store};
+use switchyard_store::{DayUsage, NumberPlace, PoolMember, PoolRecord, Store};
 
 /// Where a number is, from its digits: country, NANP area code and the state it serves.
 pub fn place_of(e164: &E164) -> NumberPlace {
@@ -123,13 +124,18 @@ pub async fn select(
     let usage = store
         .pool_usage(&record.id, &channel_name, &from_day)
         .await?;
+    // Counters by number and day (each number's "today" is in its own zone).
+    let counters: HashMap<(&str, &str), &DayUsage> = usage
+        .iter()
+        .map(|u| ((u.number_id.as_str(), u.day.as_str()), u))
+        .collect();
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut numbers = Vec::new();
     for (m, day) in members.iter().zip(&days) {
         if !carries(m, channel) {
             continue;
         }
-        let today = usage.iter().find(|u| u.number_id == m.id && &u.day == day);
+        let today = counters.get(&(m.id.as_str(), day.as_str()));
         numbers.push(PoolNumber {
             id: m.id.clone(),
             country: m.country.clone(),
@@ -156,7 +162,12 @@ pub async fn select(
     };
     let mut ranking = pool::rank(&numbers, &callee, &rules, sticky.as_deref(), now_ms);
     spread(&mut ranking.offered);
-    let member = |id: &str| members.iter().zip(&days).find(|(m, _)| m.id == id);
+    let by_id: HashMap<&str, (&PoolMember, &String)> = members
+        .iter()
+        .zip(&days)
+        .map(|(m, day)| (m.id.as_str(), (m, day)))
+        .collect();
+    let member = |id: &str| by_id.get(id).copied();
     let mut plan: Vec<PlanStep> = Vec::new();
     let mut chosen: Option<(String, String)> = None;
     for offer in &ranking.offered {
