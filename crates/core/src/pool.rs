@@ -200,6 +200,9 @@ pub enum SkipReason {
     },
     /// No enabled locality level matches the callee.
     NotLocal,
+    /// Its carrier is not among those routing chose for this destination (set by the
+    /// caller, which knows the routing decision).
+    NotRouted,
 }
 
 /// A number offered, in preference order.

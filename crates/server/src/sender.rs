@@ -174,9 +174,18 @@ pub async fn select(
         let Some((m, day)) = member(&offer.id) else {
             continue;
         };
-        if !routed.contains(&m.provider_id) || plan.iter().any(|s| s.provider_id == m.provider_id) {
+        if !routed.contains(&m.provider_id) {
+            skipped.push(Skipped {
+                id: m.id.clone(),
+                reason: SkipReason::NotRouted,
+            });
             continue;
         }
+        // One number per carrier: the next carrier's number is the failover.
+        if plan.iter().any(|s| s.provider_id == m.provider_id) {
+            continue;
+        }
+
         if chosen.is_none() {
             // The number the API answers with is reserved now.
             if store
@@ -207,20 +216,20 @@ pub async fn select(
             reserve,
         });
     }
+    skipped.extend(ranking.skipped.iter().cloned());
     let Some((number_id, e164)) = chosen else {
         return Err(ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "pool_exhausted",
             format!("no number of pool {:?} can send this now: every one is capped, resting, not local enough, or on a carrier routing left out", record.name),
         )
-        .with_details(json!({ "field": "from.pool", "skipped": ranking.skipped, "routed_providers": routed })));
+        .with_details(json!({ "field": "from.pool", "skipped": skipped, "routed_providers": routed })));
     };
     if rules.sticky && channel != Channel::Voice {
         store
             .set_sticky_sender(&record.id, &contact, &number_id)
             .await?;
     }
-    skipped.extend(ranking.skipped.iter().cloned());
     let offered = ranking.offered.iter().find(|o| o.id == number_id);
     let explanation = json!({
         "pool": record.name, "number_id": number_id, "from": e164,

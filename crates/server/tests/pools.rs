@@ -254,11 +254,29 @@ async fn new_numbers_warm_up() {
         let (_, key) = tenant(&t.store, Role::Admin).await;
         let only = carrier(&s, &key, "Only", "twilio", "0.0100").await;
         let numbers = numbers_of(&s, &key, &only).await;
+        // A carrier without a voice deck: routing leaves it out of calls.
+        let sms_only = s
+            .sandbox_carrier(
+                &key,
+                "Texts",
+                "telnyx",
+                PROFILE,
+                &[("sms", "prefix,destination,rate\n1,USA,0.0040\n".to_string())],
+            )
+            .await;
+        let texts = numbers_of(&s, &key, &sms_only).await;
         let (status, pool) = s
-            .post("/v1/pools", &key, json!({"name": "sales", "numbers": [numbers[0]], "daily_cap": 100, "warmup": [2, 4]}))
+            .post("/v1/pools", &key, json!({"name": "sales", "numbers": [numbers[0], texts[0]], "daily_cap": 100, "warmup": [2, 4]}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{pool}");
-        assert_eq!(pool["numbers"][0]["status"], "warming", "{pool}");
+        assert!(
+            pool["numbers"]
+                .as_array()
+                .expect("numbers")
+                .iter()
+                .all(|n| n["status"] == "warming"),
+            "{pool}"
+        );
         let callee = "+14155550100";
         for used in 1..=2 {
             let (status, placed) = call(&s, &key, callee).await;
@@ -277,14 +295,18 @@ async fn new_numbers_warm_up() {
                 (Some(2), Some(used)),
                 "{detail}"
             );
+            let skipped = &detail["decision"]["sender"]["skipped"];
+            assert_eq!(skipped[0]["reason"], "not_routed", "{detail}");
         }
         let (status, err) = call(&s, &key, callee).await;
         assert_eq!(
             (
                 status,
-                err["error"]["details"]["skipped"][0]["reason"].as_str()
+                err["error"]["details"]["skipped"]
+                    .as_array()
+                    .map(|list| list.iter().any(|x| x["reason"] == "capped"))
             ),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("capped")),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(true)),
             "day one's cap is the schedule's: {err}"
         );
         s.running.stop();
