@@ -45,8 +45,10 @@ pub struct PoolNumber {
     pub status: NumberStatus,
     /// While resting: when the rest ends (Unix ms).
     pub rest_until_ms: Option<i64>,
-    /// When its warm-up began (Unix ms): the day of the warm-up schedule counts from here.
-    pub warmup_started_ms: Option<i64>,
+    /// While warming: which day of its warm-up today is (0 on the first), counted in the
+    /// number's own local days so that the cap steps up at the same midnight the counters
+    /// reset.
+    pub warmup_day: Option<u32>,
     /// Uses today, in the number's own time zone.
     pub used_today: u32,
     /// Its last use (Unix ms).
@@ -103,6 +105,8 @@ pub struct PoolRules {
     pub warmup: Vec<u32>,
     /// Whether a contact keeps its number.
     pub sticky: bool,
+    /// Automatic resting on low answer rates.
+    pub spam: SpamRule,
 }
 
 impl Default for PoolRules {
@@ -113,6 +117,7 @@ impl Default for PoolRules {
             rotation: Rotation::RoundRobin,
             warmup: Vec::new(),
             sticky: true,
+            spam: SpamRule::default(),
         }
     }
 }
@@ -136,18 +141,16 @@ impl PoolRules {
                 "at least one local_presence level must be on".into(),
             ));
         }
-        Ok(())
+        self.spam.validate()
     }
 
     /// A number's cap today: its warm-up day's cap while warming, else the daily cap.
-    pub fn cap_for(&self, n: &PoolNumber, now_ms: i64) -> u32 {
-        match (n.status, n.warmup_started_ms) {
-            (NumberStatus::Warming, Some(started)) => {
-                let day = usize::try_from((now_ms - started).max(0) / 86_400_000).unwrap_or(0);
-                self.warmup
-                    .get(day)
-                    .map_or(self.daily_cap, |&c| c.min(self.daily_cap))
-            }
+    pub fn cap_for(&self, n: &PoolNumber) -> u32 {
+        match (n.status, n.warmup_day) {
+            (NumberStatus::Warming, Some(day)) => self
+                .warmup
+                .get(day as usize)
+                .map_or(self.daily_cap, |&c| c.min(self.daily_cap)),
             _ => self.daily_cap,
         }
     }
@@ -283,7 +286,7 @@ pub fn rank(
             }
             _ => {}
         }
-        let cap = rules.cap_for(n, now_ms);
+        let cap = rules.cap_for(n);
         if n.used_today >= cap {
             out.skipped.push(skip(SkipReason::Capped {
                 used: n.used_today,
@@ -322,20 +325,72 @@ pub fn rank(
     out
 }
 
-/// Whether a number's answer rate over its recent calls is low enough, against its pool's,
-/// to rest it as likely labelled spam: at least `min_calls` calls, and an answer rate below
-/// `ratio` times the pool's (0.5: half the pool's rate).
-pub fn looks_spammy(
-    number_answered: u32,
-    number_calls: u32,
-    pool_rate: f64,
-    ratio: f64,
-    min_calls: u32,
-) -> bool {
-    if number_calls < min_calls.max(1) || pool_rate <= 0.0 {
-        return false;
+/// How many of a set of calls were answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AnswerTally {
+    /// Calls that ended.
+    pub calls: u32,
+    /// Of those, answered.
+    pub answered: u32,
+}
+
+/// When call outcomes rest a number automatically: its answer rate over its latest calls
+/// has fallen well below its pool's, the mark of a number carriers label "Spam Likely".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpamRule {
+    /// Whether call outcomes may rest numbers at all.
+    pub enabled: bool,
+    /// How many of the number's latest ended calls are judged.
+    pub last_calls: u32,
+    /// Fewest ended calls before a number is judged.
+    pub min_calls: u32,
+    /// Rest when the number's answer rate is below this percentage of the pool's.
+    pub below_pct_of_pool: u32,
+    /// How long an automatically flagged number rests, in hours.
+    pub rest_hours: u32,
+}
+
+impl Default for SpamRule {
+    fn default() -> Self {
+        SpamRule {
+            enabled: true,
+            last_calls: 50,
+            min_calls: 20,
+            below_pct_of_pool: 50,
+            rest_hours: 72,
+        }
     }
-    f64::from(number_answered) / f64::from(number_calls) < pool_rate * ratio
+}
+
+impl SpamRule {
+    /// Whether a number's latest calls look like spam labelling against its pool's: enough
+    /// calls, and an answer rate below the set share of the pool's (compared exactly, in
+    /// integers).
+    pub fn looks_spammy(&self, number: AnswerTally, pool: AnswerTally) -> bool {
+        if !self.enabled || number.calls < self.min_calls.max(1) || pool.answered == 0 {
+            return false;
+        }
+        // answered/calls < pct/100 × pool.answered/pool.calls
+        u64::from(number.answered) * u64::from(pool.calls) * 100
+            < u64::from(self.below_pct_of_pool)
+                * u64::from(pool.answered)
+                * u64::from(number.calls)
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let field = |name: &'static str, value: u32, low: u32, high: u32| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err((name, format!("{name} must be {low} to {high}, not {value}")))
+            }
+        };
+        field("spam.last_calls", self.last_calls, 1, 1000)?;
+        field("spam.min_calls", self.min_calls, 1, self.last_calls)?;
+        field("spam.below_pct_of_pool", self.below_pct_of_pool, 1, 100)?;
+        field("spam.rest_hours", self.rest_hours, 1, 720)
+    }
 }
 
 #[cfg(test)]
@@ -351,7 +406,7 @@ mod tests {
             area_code: Some(area.into()),
             status: NumberStatus::Active,
             rest_until_ms: None,
-            warmup_started_ms: None,
+            warmup_day: None,
             used_today: 0,
             last_used_ms: None,
         }
@@ -507,17 +562,22 @@ mod tests {
         };
         let mut n = number("new", "212", "NY");
         n.status = NumberStatus::Warming;
-        n.warmup_started_ms = Some(0);
-        let day = 86_400_000;
-        let caps: Vec<u32> = (0..6).map(|d| rules.cap_for(&n, d * day + 1)).collect();
+        let caps: Vec<u32> = (0..6)
+            .map(|d| {
+                n.warmup_day = Some(d);
+                rules.cap_for(&n)
+            })
+            .collect();
         assert_eq!(caps, [20, 40, 60, 80, 100, 100]);
+        n.warmup_day = Some(0);
         n.used_today = 20;
         let r = rank(&[n.clone()], &callee("212", "NY"), &rules, None, 1);
         assert_eq!(
             r.skipped[0].reason,
             SkipReason::Capped { used: 20, cap: 20 }
         );
-        let r = rank(&[n], &callee("212", "NY"), &rules, None, day + 1);
+        n.warmup_day = Some(1);
+        let r = rank(&[n], &callee("212", "NY"), &rules, None, 1);
         assert_eq!(r.offered[0].cap, 40);
     }
 
@@ -548,13 +608,30 @@ mod tests {
 
     #[test]
     fn spam_detection_needs_enough_calls_and_a_low_relative_rate() {
-        assert!(looks_spammy(2, 20, 0.4, 0.5, 20));
-        assert!(!looks_spammy(5, 20, 0.4, 0.5, 20));
-        assert!(!looks_spammy(0, 5, 0.4, 0.5, 20), "too few calls to judge");
+        let rule = SpamRule::default();
+        let tally = |answered, calls| AnswerTally { calls, answered };
+        // The pool answers 40 %; half of that is 20 %.
+        let pool = tally(40, 100);
+        assert!(rule.looks_spammy(tally(3, 20), pool), "15 % < 20 %");
+        assert!(!rule.looks_spammy(tally(4, 20), pool), "exactly 20 % is not below");
+        assert!(!rule.looks_spammy(tally(0, 19), pool), "too few calls to judge");
         assert!(
-            !looks_spammy(0, 50, 0.0, 0.5, 20),
+            !rule.looks_spammy(tally(0, 50), tally(0, 100)),
             "no pool rate to compare with"
         );
+        let off = SpamRule {
+            enabled: false,
+            ..rule
+        };
+        assert!(!off.looks_spammy(tally(0, 50), pool));
+        let bad = PoolRules {
+            spam: SpamRule {
+                min_calls: 60,
+                ..rule
+            },
+            ..PoolRules::default()
+        };
+        assert_eq!(bad.validate().map_err(|e| e.0), Err("spam.min_calls"));
     }
 
     proptest! {
@@ -576,7 +653,7 @@ mod tests {
                 area_code: Some(areas[*area as usize].into()),
                 status: [NumberStatus::Active, NumberStatus::Resting, NumberStatus::Released][*status as usize],
                 rest_until_ms: Some(i64::from(*rest) * 50),
-                warmup_started_ms: None,
+                warmup_day: None,
                 used_today: *used,
                 last_used_ms: *last,
             }).collect();

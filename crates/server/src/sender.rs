@@ -6,7 +6,7 @@
 use crate::dispatch::{PlanStep, UseReservation};
 use crate::error::{ApiError, ApiResult};
 use crate::state::Shared;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use switchyard_core::number::{E164, nanp_region, parse_e164};
@@ -31,13 +31,26 @@ pub fn place_of(e164: &E164) -> NumberPlace {
     }
 }
 
+/// The date an instant falls on in a number's own time zone (UTC when unknown).
+fn local_date(e164_digits: &str, at: DateTime<Utc>) -> NaiveDate {
+    match switchyard_core::timezone::zones(e164_digits).first() {
+        Some(tz) => at.with_timezone(tz).date_naive(),
+        None => at.date_naive(),
+    }
+}
+
 /// A number's local day (`YYYY-MM-DD`) in its own time zone (UTC when unknown): caps are
 /// counted per local day.
 pub fn local_day(e164_digits: &str, now: DateTime<Utc>) -> String {
-    match switchyard_core::timezone::zones(e164_digits).first() {
-        Some(tz) => now.with_timezone(tz).format("%Y-%m-%d").to_string(),
-        None => now.format("%Y-%m-%d").to_string(),
-    }
+    local_date(e164_digits, now).format("%Y-%m-%d").to_string()
+}
+
+/// Which local day of its warm-up a number is on (0 on the day it began): the schedule
+/// steps up at the number's own midnight, when its counters reset.
+fn warmup_day(e164_digits: &str, started_ms: i64, now: DateTime<Utc>) -> Option<u32> {
+    let started = DateTime::<Utc>::from_timestamp_millis(started_ms)?;
+    let days = (local_date(e164_digits, now) - local_date(e164_digits, started)).num_days();
+    u32::try_from(days.max(0)).ok()
 }
 
 fn status_of(text: &str) -> NumberStatus {
@@ -143,7 +156,9 @@ pub async fn select(
             area_code: m.area_code.clone(),
             status: status_of(&m.status),
             rest_until_ms: m.rest_until,
-            warmup_started_ms: m.warmup_started_at,
+            warmup_day: m
+                .warmup_started_at
+                .and_then(|at| warmup_day(m.e164.trim_start_matches('+'), at, now)),
             used_today: today.map_or(0, |u| u.count),
             last_used_ms: today.map(|u| u.last_used_at),
         });

@@ -345,10 +345,10 @@ impl Store {
     }
 
     /// Starts the warm-up of a number that has never been used: it becomes `warming` from
-    /// now, so pools give it their warm-up caps. False when it has been used, or is not
+    /// `at_ms`, so pools give it their warm-up caps. False when it has been used, or is not
     /// `active`.
-    pub async fn start_warmup(&self, number_id: &str) -> Result<bool> {
-        let now = now_ms();
+    pub async fn start_warmup(&self, number_id: &str, at_ms: i64) -> Result<bool> {
+        let now = at_ms;
         let n = sqlx::query(
             "UPDATE phone_numbers SET status = 'warming', warmup_started_at = $1, updated_at = $1 \
              WHERE id = $2 AND status = 'active' AND warmup_started_at IS NULL \

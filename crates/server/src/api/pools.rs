@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchyard_core::pool::{LocalPresence, PoolRules, Rotation};
+use switchyard_core::pool::{LocalPresence, PoolRules, Rotation, SpamRule};
 use switchyard_store::{PoolRecord, Role};
 
 /// A pool to create, or the fields of one to change.
@@ -41,6 +41,11 @@ pub struct PoolBody {
     /// Whether a contact keeps receiving messages from the same number (default true).
     #[serde(default)]
     sticky: Option<bool>,
+    /// Automatic resting on low answer rates: `enabled` (true), `last_calls` (50),
+    /// `min_calls` (20), `below_pct_of_pool` (50), `rest_hours` (72).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    spam: Option<SpamRule>,
 }
 
 impl PoolBody {
@@ -51,6 +56,7 @@ impl PoolBody {
             rotation: self.rotation.unwrap_or(base.rotation),
             warmup: self.warmup.clone().unwrap_or(base.warmup),
             sticky: self.sticky.unwrap_or(base.sticky),
+            spam: self.spam.unwrap_or(base.spam),
         };
         rules
             .validate()
@@ -104,7 +110,10 @@ async fn members(
             state.store.set_number_place(&n.id, &place).await?;
         }
         if !rules.warmup.is_empty() {
-            state.store.start_warmup(&n.id).await?;
+            state
+                .store
+                .start_warmup(&n.id, chrono::Utc::now().timestamp_millis())
+                .await?;
         }
         ids.push(n.id);
     }
