@@ -373,9 +373,7 @@ impl SpamRule {
         }
         // answered/calls < pct/100 × pool.answered/pool.calls
         u64::from(number.answered) * u64::from(pool.calls) * 100
-            < u64::from(self.below_pct_of_pool)
-                * u64::from(pool.answered)
-                * u64::from(number.calls)
+            < u64::from(self.below_pct_of_pool) * u64::from(pool.answered) * u64::from(number.calls)
     }
 
     fn validate(&self) -> Result<(), (&'static str, String)> {
@@ -613,8 +611,14 @@ mod tests {
         // The pool answers 40 %; half of that is 20 %.
         let pool = tally(40, 100);
         assert!(rule.looks_spammy(tally(3, 20), pool), "15 % < 20 %");
-        assert!(!rule.looks_spammy(tally(4, 20), pool), "exactly 20 % is not below");
-        assert!(!rule.looks_spammy(tally(0, 19), pool), "too few calls to judge");
+        assert!(
+            !rule.looks_spammy(tally(4, 20), pool),
+            "exactly 20 % is not below"
+        );
+        assert!(
+            !rule.looks_spammy(tally(0, 19), pool),
+            "too few calls to judge"
+        );
         assert!(
             !rule.looks_spammy(tally(0, 50), tally(0, 100)),
             "no pool rate to compare with"

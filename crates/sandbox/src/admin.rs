@@ -33,12 +33,11 @@ pub async fn gate(sb: &Sandbox, account: &Account) -> Result<(), Refusal> {
     }
 }
 
-/// Numbers on offer: fictional ranges (NANP 555, Ofcom's drama ranges), so nothing
-/// real is ever dialled.
-pub fn offer(country: &str, kind: &str, area: Option<&str>, limit: usize) -> Vec<(String, String)> {
-    let country = country.to_ascii_uppercase();
-    let numbers: Vec<String> = match (country.as_str(), kind) {
-        ("US" | "CA", "toll_free") => (0..limit)
+/// Every number of a fictional range (NANP 555, Ofcom's drama ranges) of this kind, so
+/// nothing real is ever dialled.
+fn fictional(country: &str, kind: &str, area: Option<&str>) -> Vec<String> {
+    match (country, kind) {
+        ("US" | "CA", "toll_free") => (0..1000)
             .map(|i| format!("+1800555{:04}", 100 + i))
             .collect(),
         ("US" | "CA", _) => {
@@ -46,27 +45,56 @@ pub fn offer(country: &str, kind: &str, area: Option<&str>, limit: usize) -> Vec
             let area = area
                 .filter(|a| a.len() == 3 && a.chars().all(|c| c.is_ascii_digit()))
                 .unwrap_or(default);
-            (0..limit)
-                .map(|i| format!("+1{area}555{:04}", 900 + i % 100))
+            (0..100)
+                .map(|i| format!("+1{area}555{:04}", 900 + i))
                 .collect()
         }
-        ("GB", "mobile") => (0..limit)
-            .map(|i| format!("+447700900{:03}", i % 1000))
-            .collect(),
-        ("GB", _) => (0..limit)
-            .map(|i| format!("+44207946{:04}", i % 1000))
-            .collect(),
+        ("GB", "mobile") => (0..1000).map(|i| format!("+447700900{i:03}")).collect(),
+        ("GB", _) => (0..1000).map(|i| format!("+44207946{i:04}")).collect(),
         _ => Vec::new(),
-    };
-    numbers.into_iter().map(|n| (n, country.clone())).collect()
+    }
 }
 
-/// Whether `e164` is one of the numbers [`offer`] hands out.
-pub fn is_offered(e164: &str) -> bool {
+fn fictional_pattern(e164: &str) -> bool {
     let d = e164.trim_start_matches('+');
     (d.len() == 11 && d.starts_with('1') && &d[4..7] == "555")
         || d.starts_with("447700900")
         || d.starts_with("44207946")
+}
+
+impl Sandbox {
+    /// Numbers on offer, with their country: a fictional range's numbers that no account
+    /// owns, as a carrier offers only what it has not sold.
+    pub(crate) fn offer(
+        &self,
+        country: &str,
+        kind: &str,
+        area: Option<&str>,
+        limit: usize,
+    ) -> Vec<(String, String)> {
+        let country = country.to_ascii_uppercase();
+        let sold: std::collections::HashSet<String> = self
+            .accounts()
+            .iter()
+            .flat_map(|a| {
+                lock(&a.numbers)
+                    .iter()
+                    .map(|n| n.e164.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        fictional(&country, kind, area)
+            .into_iter()
+            .filter(|n| !sold.contains(n))
+            .take(limit)
+            .map(|n| (n, country.clone()))
+            .collect()
+    }
+
+    /// Whether `e164` can be bought: in a fictional range and owned by no account.
+    pub(crate) fn is_offered(&self, e164: &str) -> bool {
+        fictional_pattern(e164) && self.accounts().iter().all(|a| a.owned(e164).is_none())
+    }
 }
 
 /// An email event to emit on demand.

@@ -516,8 +516,8 @@ async fn search(
         .unwrap_or(5)
         .min(100);
     let offer = match (param("areaCode"), param("tollFreeWildCardPattern")) {
-        (Some(area), _) => crate::admin::offer("US", "local", Some(area), limit),
-        (None, Some(_)) => crate::admin::offer("US", "toll_free", None, limit),
+        (Some(area), _) => sb.offer("US", "local", Some(area), limit),
+        (None, Some(_)) => sb.offer("US", "toll_free", None, limit),
         _ => {
             return xml_fail(
                 StatusCode::BAD_REQUEST,
@@ -595,7 +595,7 @@ async fn order(
     }
     for tn in &wanted {
         let e164 = format!("+1{tn}");
-        if !crate::admin::is_offered(&e164) || account.owned(&e164).is_some() {
+        if !sb.is_offered(&e164) || account.owned(&e164).is_some() {
             return xml_fail(
                 StatusCode::BAD_REQUEST,
                 "OrderResponse",

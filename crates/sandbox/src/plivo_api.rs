@@ -411,7 +411,7 @@ async fn search(
         .and_then(|l| l.parse().ok())
         .unwrap_or(20usize)
         .min(20);
-    let objects: Vec<Value> = crate::admin::offer(country, kind, area, limit)
+    let objects: Vec<Value> = sb.offer(country, kind, area, limit)
         .into_iter()
         .map(|(e164, region)| {
             let number = plain(&e164).to_string();
@@ -440,7 +440,7 @@ async fn buy(
     headers: HeaderMap,
 ) -> Reply {
     let account = authorize(&sb, &headers, &auth_id).await?;
-    let Some(e164) = e164(&number).filter(|n| crate::admin::is_offered(n)) else {
+    let Some(e164) = e164(&number).filter(|n| sb.is_offered(n)) else {
         return fail(&sb, StatusCode::NOT_FOUND, "phone number not found");
     };
     if account.owned(&e164).is_some() {

@@ -344,7 +344,7 @@ async fn available(State(sb): State<Sandbox>, RawQuery(q): RawQuery, headers: He
         .and_then(|l| l.parse().ok())
         .unwrap_or(20usize)
         .min(100);
-    let data: Vec<Value> = crate::admin::offer(country, kind, param(&pairs, "filter[national_destination_code]"), limit)
+    let data: Vec<Value> = sb.offer(country, kind, param(&pairs, "filter[national_destination_code]"), limit)
     .into_iter()
     .map(|(e164, region)| json!({
         "record_type": "available_phone_number", "phone_number": e164,
@@ -378,8 +378,7 @@ async fn order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Re
     }
     let mut lines = Vec::new();
     for e164 in &wanted {
-        let ok =
-            valid_e164(e164) && crate::admin::is_offered(e164) && account.owned(e164).is_none();
+        let ok = valid_e164(e164) && sb.is_offered(e164) && account.owned(e164).is_none();
         if ok {
             lock(&account.numbers).push(OwnedNumber {
                 id: number_id(Style::Telnyx, sb.next_id(), 0, e164),

@@ -472,7 +472,7 @@ async fn buy_number(
     let Some(e164) = field(&f, "PhoneNumber").filter(|n| valid_e164(n)) else {
         return fail(StatusCode::BAD_REQUEST, 21421, "PhoneNumber is invalid");
     };
-    if account.owned(e164).is_some() || !crate::admin::is_offered(e164) {
+    if account.owned(e164).is_some() || !sb.is_offered(e164) {
         return fail(
             StatusCode::BAD_REQUEST,
             21422,
@@ -551,7 +551,7 @@ async fn available(
         .and_then(|s| s.parse().ok())
         .unwrap_or(20usize)
         .min(50);
-    let list: Vec<Value> = crate::admin::offer(&country, kind, field(&q, "AreaCode"), limit)
+    let list: Vec<Value> = sb.offer(&country, kind, field(&q, "AreaCode"), limit)
     .into_iter()
     .map(|(e164, region)| json!({
         "phone_number": e164, "friendly_name": e164, "iso_country": country.to_ascii_uppercase(),

@@ -553,7 +553,7 @@ async fn search(State(sb): State<Sandbox>, RawQuery(q): RawQuery) -> Reply {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10)
         .min(100);
-    let numbers: Vec<Value> = crate::admin::offer(country, kind, area, size)
+    let numbers: Vec<Value> = sb.offer(country, kind, area, size)
         .into_iter()
         .map(|(e164, _)| json!({ "country": country, "msisdn": e164.trim_start_matches('+'), "cost": "1.00",
                                   "type": if kind == "mobile" { "mobile-lvn" } else { "landline" }, "features": ["VOICE", "SMS"] }))
@@ -584,7 +584,7 @@ async fn buy(State(sb): State<Sandbox>, body: Bytes) -> Reply {
     };
     let e164 = format!("+{msisdn}");
     if param(&params, "country").is_none()
-        || !crate::admin::is_offered(&e164)
+        || !sb.is_offered(&e164)
         || account.owned(&e164).is_some()
     {
         return method_failed();

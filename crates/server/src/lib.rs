@@ -12,9 +12,11 @@ pub mod events_out;
 mod json;
 mod middleware;
 mod provider_settings;
+pub mod provisioner;
 pub mod routing_state;
 pub mod secrets;
 pub mod sender;
+mod spam_watch;
 mod state;
 
 pub use decision_log::DecisionLog;

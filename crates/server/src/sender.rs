@@ -39,6 +39,21 @@ fn local_date(e164_digits: &str, at: DateTime<Utc>) -> NaiveDate {
     }
 }
 
+/// When a number's current local day began (UTC midnight when its zone is unknown).
+pub fn local_day_start(e164_digits: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    let midnight = local_date(e164_digits, now).and_time(chrono::NaiveTime::MIN);
+    match switchyard_core::timezone::zones(e164_digits).first() {
+        // A zone whose midnight does not exist that day (a DST jump at 00:00) starts the
+        // day at the earliest instant that does.
+        Some(tz) => midnight
+            .and_local_timezone(*tz)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| now - chrono::Duration::hours(24)),
+        None => midnight.and_utc(),
+    }
+}
+
 /// A number's local day (`YYYY-MM-DD`) in its own time zone (UTC when unknown): caps are
 /// counted per local day.
 pub fn local_day(e164_digits: &str, now: DateTime<Utc>) -> String {
@@ -111,7 +126,21 @@ pub async fn plan_from_pool(
         .chain(decision.alternates.iter())
         .map(|c| c.provider.to_string())
         .collect();
-    select(&state.store, &record, to, channel, &routed, Utc::now()).await
+    let (plan, explanation) =
+        select(&state.store, &record, to, channel, &routed, Utc::now()).await?;
+    let usage = &explanation["pool_usage"];
+    if let (Some(day), Some(used), Some(capacity)) = (
+        usage["day"].as_str(),
+        usage["used"].as_i64(),
+        usage["capacity"].as_i64(),
+    ) && used * 100 >= 70 * capacity
+    {
+        let scope = format!("pool:{}:{channel}", record.id);
+        if state.first_warning(&scope, day, used * 100 >= capacity * 100) {
+            crate::provisioner::warn_usage(state, org, &scope, day, used, capacity).await?;
+        }
+    }
+    Ok((plan, explanation))
 }
 
 /// Picks and reserves the sender from a pool for a callee, among numbers whose carrier is
@@ -246,7 +275,18 @@ pub async fn select(
             .await?;
     }
     let offered = ranking.offered.iter().find(|o| o.id == number_id);
+    // The pool's use of this channel today against what its caps allow.
+    let capacity: u64 = numbers
+        .iter()
+        .filter(|n| n.status != NumberStatus::Released)
+        .map(|n| u64::from(rules.cap_for(n)))
+        .sum();
+    let used: u64 = numbers.iter().map(|n| u64::from(n.used_today)).sum::<u64>() + 1;
+    let day = member(&number_id)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_default();
     let explanation = json!({
+        "pool_usage": { "day": day, "channel": channel_name, "used": used, "capacity": capacity },
         "pool": record.name, "number_id": number_id, "from": e164,
         "locality": offered.map(|o| o.locality), "used_today": offered.map(|o| o.used + 1), "cap": offered.map(|o| o.cap),
         "failover": plan.iter().skip(1).map(|s| &s.from).collect::<Vec<_>>(),

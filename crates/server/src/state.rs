@@ -28,6 +28,9 @@ pub struct ServerSettings {
     /// First retry delay of an undelivered organisation event (doubling, at most an
     /// hour, for 24 hours).
     pub event_retry_base: Duration,
+    /// The organisation whose provider accounts are the platform's: the last buying step of
+    /// number provisioning buys through them, within each organisation's free tier.
+    pub platform_org: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -39,6 +42,7 @@ impl Default for ServerSettings {
             public_url: None,
             sandbox: Some(SandboxConfig::default()),
             event_retry_base: Duration::from_secs(10),
+            platform_org: None,
         }
     }
 }
@@ -67,6 +71,7 @@ pub struct AppState {
     pub deliveries_due: tokio::sync::Notify,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
     endpoints_cache: Mutex<HashMap<String, (Vec<EventEndpoint>, Instant)>>,
+    warned: Mutex<std::collections::HashSet<(String, String, bool)>>,
 }
 
 /// How long an organisation's list of event endpoints is reused before it is read again.
@@ -99,7 +104,19 @@ impl AppState {
             settings,
             auth_cache: Mutex::new(HashMap::new()),
             endpoints_cache: Mutex::new(HashMap::new()),
+            warned: Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Whether this instance has not yet passed on a usage warning for this scope, window
+    /// and level (`full`: the 100 % one, else 70 %): the store keeps warnings exactly once
+    /// across instances, this only spares it a write per send once a pool is past 70 %.
+    pub fn first_warning(&self, scope: &str, window: &str, full: bool) -> bool {
+        let mut seen = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 10_000 {
+            seen.clear();
+        }
+        seen.insert((scope.to_string(), window.to_string(), full))
     }
 
     /// The live key with this secret, from a short-lived cache or the store.

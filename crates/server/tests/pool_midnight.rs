@@ -34,7 +34,9 @@ async fn number(store: &Store, org: &str, provider: &str, e164: &str) -> String 
 }
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("a valid instant")
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .single()
+        .expect("a valid instant")
 }
 
 /// How many calls to `to` the pool accepts at `now` before it is exhausted, and the numbers
@@ -102,20 +104,48 @@ async fn caps_and_warm_up_turn_over_at_each_numbers_own_midnight() {
             .expect("members");
 
         // 23:30 in New York on 1 March (20:30 in Los Angeles): both on warm-up day 0.
-        let used = drain(store, &pool, &provider, "+12125559999", utc(2027, 3, 2, 4, 30)).await;
+        let used = drain(
+            store,
+            &pool,
+            &provider,
+            "+12125559999",
+            utc(2027, 3, 2, 4, 30),
+        )
+        .await;
         assert_eq!(used.len(), 4, "two first-day uses each: {used:?}");
 
         // 00:10 in New York on 2 March, 21:10 on 1 March in Los Angeles: New York's counter
         // has reset and its warm-up is on day 1 (cap 3); Los Angeles is still capped.
-        let used = drain(store, &pool, &provider, "+12125559999", utc(2027, 3, 2, 5, 10)).await;
+        let used = drain(
+            store,
+            &pool,
+            &provider,
+            "+12125559999",
+            utc(2027, 3, 2, 5, 10),
+        )
+        .await;
         assert_eq!(used, vec![NEW_YORK.to_string(); 3], "{used:?}");
 
         // 00:10 in Los Angeles on 2 March: its turn comes three hours later.
-        let used = drain(store, &pool, &provider, "+13105559999", utc(2027, 3, 2, 8, 10)).await;
+        let used = drain(
+            store,
+            &pool,
+            &provider,
+            "+13105559999",
+            utc(2027, 3, 2, 8, 10),
+        )
+        .await;
         assert_eq!(used, vec![LOS_ANGELES.to_string(); 3], "{used:?}");
 
         // After the schedule, the daily cap.
-        let used = drain(store, &pool, &provider, "+12125559999", utc(2027, 3, 4, 5, 10)).await;
+        let used = drain(
+            store,
+            &pool,
+            &provider,
+            "+12125559999",
+            utc(2027, 3, 4, 5, 10),
+        )
+        .await;
         assert_eq!(used.len(), 20, "{used:?}");
     }
 }

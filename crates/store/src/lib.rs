@@ -13,11 +13,13 @@ mod idempotency;
 mod keys;
 mod messages;
 mod notify;
+mod number_stats;
 mod numbers;
 mod orgs;
 mod outbox;
 mod pools;
 mod providers;
+mod provisioning;
 mod templates;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -34,7 +36,8 @@ pub use idempotency::Reservation;
 pub use keys::{ApiKey, Role, hash_secret};
 pub use messages::{MessageRecord, NewMessage};
 pub use notify::Subscription;
-pub use numbers::{NumberAtProvider, PhoneNumber, SyncOutcome};
+pub use number_stats::NumberActivity;
+pub use numbers::{Assignment, NumberAtProvider, PhoneNumber, SyncOutcome};
 pub use orgs::{Org, OrgDocument};
 pub use outbox::{
     Attempt, AttemptOutcome, CostText, Created, Dispatched, KeyClaim, Outbox, OutboxFilter,
@@ -42,6 +45,7 @@ pub use outbox::{
 };
 pub use pools::{DayUsage, NumberPlace, PoolMember, PoolRecord};
 pub use providers::{NewProvider, ProviderRecord};
+pub use provisioning::{NumberFacts, ProvisioningRecord, ProvisioningStart, UsageWarning};
 pub use templates::TemplateRecord;
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};
 

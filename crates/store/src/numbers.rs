@@ -37,10 +37,42 @@ pub struct PhoneNumber {
     pub mms: bool,
     /// `active`, `warming`, `resting` (after spam flags) or `released`.
     pub status: String,
+    /// `local`, `toll_free` or `mobile`.
+    pub kind: String,
+    /// ISO 3166 country.
+    pub country: String,
+    /// State or province (NANP numbers).
+    pub region: Option<String>,
+    /// NANP area code.
+    pub area_code: Option<String>,
+    /// What the provider charges a month for it (decimal text), in `currency`.
+    pub monthly_cost: Option<String>,
+    /// Currency of `monthly_cost`.
+    pub currency: Option<String>,
+    /// STIR/SHAKEN attestation calls from it get: `A`, `B` or `C`.
+    pub attestation: Option<String>,
+    /// What it is assigned to beside pools.
+    pub assignment: Option<Assignment>,
+    /// Bought through the platform's account (counts against the free tier).
+    pub from_platform: bool,
+    /// How often it has been flagged as spam.
+    pub spam_flags: i64,
+    /// While resting: until when (Unix ms).
+    pub rest_until: Option<i64>,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+}
+
+/// What a number serves, beside the pools it is in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Assignment {
+    /// `assistant`, `campaign`, `tenant` or `route`.
+    pub kind: String,
+    /// The id of what it is assigned to.
+    #[serde(rename = "id")]
+    pub reference: String,
 }
 
 /// What a sync changed.
@@ -54,8 +86,9 @@ pub struct SyncOutcome {
     pub released: u32,
 }
 
-const COLUMNS: &str =
-    "id, provider_id, e164, provider_number_id, voice, sms, mms, status, created_at, updated_at";
+const COLUMNS: &str = "id, provider_id, e164, provider_number_id, voice, sms, mms, status, created_at, updated_at, \
+     kind, country, region, area_code, monthly_cost, currency, attestation, assigned_kind, assigned_ref, \
+     from_platform, spam_flags, rest_until";
 
 fn from_row(r: &sqlx::any::AnyRow) -> PhoneNumber {
     PhoneNumber {
@@ -69,6 +102,20 @@ fn from_row(r: &sqlx::any::AnyRow) -> PhoneNumber {
         status: r.get(7),
         created_at: r.get(8),
         updated_at: r.get(9),
+        kind: r.get(10),
+        country: r.get(11),
+        region: r.get(12),
+        area_code: r.get(13),
+        monthly_cost: r.get(14),
+        currency: r.get(15),
+        attestation: r.get(16),
+        assignment: r
+            .get::<Option<String>, _>(17)
+            .zip(r.get::<Option<String>, _>(18))
+            .map(|(kind, reference)| Assignment { kind, reference }),
+        from_platform: r.get::<i64, _>(19) != 0,
+        spam_flags: r.get(20),
+        rest_until: r.get(21),
     }
 }
 
@@ -174,6 +221,18 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// One of the organisation's numbers.
+    pub async fn number(&self, org_id: &str, id: &str) -> Result<Option<PhoneNumber>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM phone_numbers WHERE org_id = $1 AND id = $2"
+        )))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(self.writer())
+        .await?;
+        Ok(row.as_ref().map(from_row))
     }
 
     /// One of the organisation's numbers by its E.164 (any provider; an active one first).

@@ -101,6 +101,8 @@ pub enum OrgDocument {
     RoutingPolicy,
     /// Replies to STOP, START and HELP.
     ConsentTexts,
+    /// The chain that gets numbers to assistants, campaigns and tenants.
+    Provisioning,
 }
 
 impl OrgDocument {
@@ -108,6 +110,7 @@ impl OrgDocument {
         match self {
             OrgDocument::RoutingPolicy => "routing_policy",
             OrgDocument::ConsentTexts => "consent_texts",
+            OrgDocument::Provisioning => "provisioning",
         }
     }
 }

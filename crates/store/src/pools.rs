@@ -378,4 +378,15 @@ impl Store {
         .rows_affected();
         Ok(n > 0)
     }
+
+    /// The names of the pools a number is in.
+    pub async fn pools_of_number(&self, number_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT p.name FROM pool_numbers m JOIN number_pools p ON p.id = m.pool_id \
+             WHERE m.number_id = $1 ORDER BY p.name",
+        )
+        .bind(number_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
 }

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Do not run the built-in sandbox carrier.
     #[arg(long, env = "SWITCHYARD_NO_SANDBOX")]
     no_sandbox: bool,
+    /// Organisation id whose provider accounts are the platform's: number provisioning
+    /// buys through them for other organisations, within the free tier that organisation's
+    /// `provisioning` document sets.
+    #[arg(long, env = "SWITCHYARD_PLATFORM_ORG")]
+    platform_org: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +154,7 @@ pub fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
                 seed: config.sandbox_seed,
                 speed: config.sandbox_speed,
             }),
+            platform_org: args.platform_org.clone(),
             ..ServerSettings::default()
         };
         let running = switchyard_server::start(store, key, settings, listener).await?;

@@ -8,10 +8,12 @@ pub mod events;
 pub mod keys;
 pub mod listing;
 pub mod messages;
+pub mod number_detail;
 pub mod numbers;
 pub mod outbound;
 pub mod pools;
 pub mod providers;
+pub mod provisioning;
 pub mod rates;
 pub mod routing;
 pub mod sandbox;
@@ -107,6 +109,13 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(pools::create, pools::list))
         .routes(routes!(pools::get, pools::update, pools::delete))
         .routes(routes!(pools::flag_spam))
+        .routes(routes!(number_detail::get, number_detail::update))
+        .routes(routes!(provisioning::buy))
+        .routes(routes!(provisioning::release))
+        .routes(routes!(provisioning::chain, provisioning::set_chain))
+        .routes(routes!(provisioning::provision))
+        .routes(routes!(provisioning::list))
+        .routes(routes!(provisioning::get))
         .routes(routes!(calls::place, calls::list))
         .routes(routes!(calls::get))
         .routes(routes!(calls::hangup))

@@ -135,8 +135,12 @@ async fn view(state: &Shared, p: &PoolRecord) -> ApiResult<Value> {
             })
         })
         .collect();
+    let warnings = state
+        .store
+        .usage_warnings(&p.org_id, &format!("pool:{}", p.id))
+        .await?;
     Ok(json!({
-        "id": p.id, "name": p.name, "rules": rules, "numbers": numbers,
+        "id": p.id, "name": p.name, "rules": rules, "numbers": numbers, "usage_warnings": warnings,
         "created_at": p.created_at, "updated_at": p.updated_at,
     }))
 }

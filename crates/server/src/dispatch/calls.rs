@@ -353,6 +353,9 @@ pub async fn apply_status(
     }
     if let Some(now) = store.call_by_id(&id).await? {
         announce(state, &now).await;
+        if ending.is_some() {
+            crate::spam_watch::after_call(state, &now).await;
+        }
     }
     Ok(())
 }
