@@ -14,9 +14,20 @@ use switchyard_store::testing;
 const PROFILE: &str = r#"{"answer_rate": 1.0, "failure_rate": 0.0, "ring_ms": 200, "duration": {"kind": "fixed", "secs": 1}, "receipt_delay_ms": 100, "delivery_rate": 1.0}"#;
 
 async fn carrier(s: &Server, key: &str, name: &str, style: &str, rate: &str) -> String {
+    carrier_playing(s, key, name, style, rate, PROFILE).await
+}
+
+async fn carrier_playing(
+    s: &Server,
+    key: &str,
+    name: &str,
+    style: &str,
+    rate: &str,
+    profile: &str,
+) -> String {
     let voice = format!("prefix,destination,rate,increment\n1,USA,{rate},60/60\n");
     let sms = format!("prefix,destination,rate\n1,USA,{rate}\n");
-    s.sandbox_carrier(key, name, style, PROFILE, &[("voice", voice), ("sms", sms)])
+    s.sandbox_carrier(key, name, style, profile, &[("voice", voice), ("sms", sms)])
         .await
 }
 
@@ -309,6 +320,74 @@ async fn new_numbers_warm_up() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some(true)),
             "day one's cap is the schedule's: {err}"
         );
+        s.running.stop();
+    }
+}
+
+/// A number whose calls go unanswered while the rest of its pool's are answered rests by
+/// itself once it has enough ended calls, and later calls skip it.
+#[tokio::test]
+async fn numbers_whose_calls_go_unanswered_rest_automatically() {
+    for t in testing::all().await {
+        let s = start_sandboxed(t.store.clone(), 31, 40.0).await;
+        let (_, key) = tenant(&t.store, Role::Admin).await;
+        let good = carrier(&s, &key, "Answered", "twilio", "0.0100").await;
+        let silent = PROFILE.replace(r#""answer_rate": 1.0"#, r#""answer_rate": 0.0"#);
+        let bad = carrier_playing(&s, &key, "Ignored", "telnyx", "0.0100", &silent).await;
+        let good_number = numbers_of(&s, &key, &good).await[0].clone();
+        let bad_number = numbers_of(&s, &key, &bad).await[0].clone();
+        let (status, body) = s
+            .post(
+                "/v1/pools",
+                &key,
+                json!({"name": "sales", "numbers": [good_number, bad_number],
+                       "local_presence": {"area_code": false, "region": false},
+                       "spam": {"last_calls": 4, "min_calls": 4, "below_pct_of_pool": 50, "rest_hours": 24}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, err) = s
+            .call(reqwest::Method::PATCH, "/v1/pools/sales", &key, Some(json!({"spam": {"min_calls": 9, "last_calls": 4}})))
+            .await;
+        assert_eq!(
+            (status, err["error"]["details"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("spam.min_calls")),
+            "{err}"
+        );
+
+        let bad_id = {
+            let (_, pool) = s.get("/v1/pools/sales", &key).await;
+            pool["numbers"]
+                .as_array()
+                .expect("numbers")
+                .iter()
+                .find(|n| n["e164"] == bad_number.as_str())
+                .and_then(|n| n["id"].as_str())
+                .expect("the ignored number")
+                .to_string()
+        };
+        // Round robin alternates the two numbers; each call ends (answered or not).
+        let mut detail = Value::Null;
+        for i in 0..40 {
+            if i < 12 {
+                let (status, placed) = call(&s, &key, "+13125550111").await;
+                assert_eq!(status, StatusCode::ACCEPTED, "{placed}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            detail = s.get(&format!("/v1/numbers/{bad_id}"), &key).await.1;
+            if detail["status"] == "resting" {
+                break;
+            }
+        }
+        assert_eq!(detail["status"], "resting", "{detail}");
+        assert_eq!(detail["spam_flags"], 1, "{detail}");
+        let answers = &detail["stats"]["answer_rate"];
+        assert_eq!(answers["answered"], 0, "{detail}");
+        for _ in 0..3 {
+            let (status, placed) = call(&s, &key, "+13125550111").await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{placed}");
+            assert_eq!(placed["from"], good_number.as_str(), "the rested number is skipped");
+        }
         s.running.stop();
     }
 }
