@@ -307,6 +307,7 @@ pub async fn release(state: &Shared, org: &str, number: &PhoneNumber) -> ApiResu
         .await
         .map_err(provider_error)?;
     state.store.release_number(org, &number.id).await?;
+    state.pools.forget();
     tracing::info!(
         provider = provider.id,
         number = number.e164,
@@ -577,5 +578,6 @@ pub async fn join_pool(state: &Shared, org: &str, pool: &str, number_id: &str) -
         .collect();
     ids.push(number_id.to_string());
     state.store.set_pool_numbers(org, &record.id, &ids).await?;
+    state.pools.forget();
     Ok(())
 }

@@ -9,12 +9,100 @@ use crate::state::Shared;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use switchyard_core::number::{E164, nanp_region, parse_e164};
 use switchyard_core::pool::{
     self, Callee, NumberStatus, PoolNumber, PoolRules, SkipReason, Skipped,
 };
 use switchyard_core::{Channel, Decision};
-use switchyard_store::{DayUsage, NumberPlace, PoolMember, PoolRecord, Store};
+use switchyard_store::{NumberPlace, PoolMember, PoolRecord, Store};
+
+/// How long this instance uses what it read of a pool before reading it again: a change made
+/// through another instance (a number rested, a member added) is seen within this time.
+/// Caps never depend on it: every use is reserved in the database.
+const FRESH: Duration = Duration::from_secs(1);
+
+/// A pool's members and one channel's counters as this instance last read them, with the
+/// uses it has reserved since.
+struct Snapshot {
+    read_at: Instant,
+    members: Vec<PoolMember>,
+    /// (number id, local day) → (uses, last use in Unix ms).
+    usage: Mutex<HashMap<(String, String), (u32, i64)>>,
+}
+
+/// Pools as recently read, so that choosing a sender reads nothing but reserves its one use
+/// (see [`FRESH`]); writes through this instance's API forget it at once.
+#[derive(Default)]
+pub struct PoolCache {
+    records: Mutex<HashMap<(String, String), (Instant, PoolRecord)>>,
+    snapshots: Mutex<HashMap<(String, String), Arc<Snapshot>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PoolCache {
+    /// Forgets everything (after a pool, one of its numbers or a rest changes).
+    pub fn forget(&self) {
+        lock(&self.records).clear();
+        lock(&self.snapshots).clear();
+    }
+
+    /// The organisation's pool of that name.
+    pub async fn record(
+        &self,
+        store: &Store,
+        org: &str,
+        name: &str,
+    ) -> ApiResult<Option<PoolRecord>> {
+        let key = (org.to_string(), name.to_string());
+        if let Some((at, r)) = lock(&self.records).get(&key)
+            && at.elapsed() < FRESH
+        {
+            return Ok(Some(r.clone()));
+        }
+        let found = store.pool_by_name(org, name).await?;
+        if let Some(r) = &found {
+            lock(&self.records).insert(key, (Instant::now(), r.clone()));
+        }
+        Ok(found)
+    }
+
+    async fn snapshot(
+        &self,
+        store: &Store,
+        pool_id: &str,
+        channel: &str,
+    ) -> ApiResult<Arc<Snapshot>> {
+        let key = (pool_id.to_string(), channel.to_string());
+        if let Some(s) = lock(&self.snapshots).get(&key)
+            && s.read_at.elapsed() < FRESH
+        {
+            return Ok(s.clone());
+        }
+        let members = store.pool_members(pool_id).await?;
+        // From the earliest local day any member is on (each counts in its own zone).
+        let from_day = (Utc::now() - chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        let usage = store.pool_usage(pool_id, channel, &from_day).await?;
+        let snapshot = Arc::new(Snapshot {
+            read_at: Instant::now(),
+            members,
+            usage: Mutex::new(
+                usage
+                    .into_iter()
+                    .map(|u| ((u.number_id, u.day), (u.count, u.last_used_at)))
+                    .collect(),
+            ),
+        });
+        lock(&self.snapshots).insert(key, snapshot.clone());
+        Ok(snapshot)
+    }
+}
 
 /// Where a number is, from its digits: country, NANP area code and the state it serves.
 pub fn place_of(e164: &E164) -> NumberPlace {
@@ -114,20 +202,32 @@ pub async fn plan_from_pool(
     channel: Channel,
     decision: &Decision,
 ) -> ApiResult<(Vec<PlanStep>, Value)> {
-    let record = state.store.pool_by_name(org, name).await?.ok_or_else(|| {
-        ApiError::invalid(
-            "from.pool",
-            format!("there is no number pool named {name:?}"),
-        )
-    })?;
+    let record = state
+        .pools
+        .record(&state.store, org, name)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "from.pool",
+                format!("there is no number pool named {name:?}"),
+            )
+        })?;
     let routed: Vec<String> = decision
         .primary
         .iter()
         .chain(decision.alternates.iter())
         .map(|c| c.provider.to_string())
         .collect();
-    let (plan, explanation) =
-        select(&state.store, &record, to, channel, &routed, Utc::now()).await?;
+    let (plan, explanation) = select(
+        &state.store,
+        &state.pools,
+        &record,
+        to,
+        channel,
+        &routed,
+        Utc::now(),
+    )
+    .await?;
     let usage = &explanation["pool_usage"];
     if let (Some(day), Some(used), Some(capacity)) = (
         usage["day"].as_str(),
@@ -148,6 +248,7 @@ pub async fn plan_from_pool(
 /// then one number per further carrier for failover) and the explanation.
 pub async fn select(
     store: &Store,
+    cache: &PoolCache,
     record: &PoolRecord,
     to: &E164,
     channel: Channel,
@@ -155,42 +256,37 @@ pub async fn select(
     now: DateTime<Utc>,
 ) -> ApiResult<(Vec<PlanStep>, Value)> {
     let rules: PoolRules = serde_json::from_str(&record.rules).map_err(ApiError::internal)?;
-    let members = store.pool_members(&record.id).await?;
-    let now_ms = now.timestamp_millis();
     let channel_name = channel.to_string();
+    let snapshot = cache.snapshot(store, &record.id, &channel_name).await?;
+    let members = &snapshot.members;
+    let now_ms = now.timestamp_millis();
     let days: Vec<String> = members
         .iter()
         .map(|m| local_day(m.e164.trim_start_matches('+'), now))
         .collect();
-    let from_day = days.iter().min().cloned().unwrap_or_default();
-    let usage = store
-        .pool_usage(&record.id, &channel_name, &from_day)
-        .await?;
-    // Counters by number and day (each number's "today" is in its own zone).
-    let counters: HashMap<(&str, &str), &DayUsage> = usage
-        .iter()
-        .map(|u| ((u.number_id.as_str(), u.day.as_str()), u))
-        .collect();
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut numbers = Vec::new();
-    for (m, day) in members.iter().zip(&days) {
-        if !carries(m, channel) {
-            continue;
+    {
+        let counters = lock(&snapshot.usage);
+        for (m, day) in members.iter().zip(&days) {
+            if !carries(m, channel) {
+                continue;
+            }
+            let today = counters.get(&(m.id.clone(), day.clone()));
+            numbers.push(PoolNumber {
+                id: m.id.clone(),
+                country: m.country.clone(),
+                region: m.region.clone(),
+                area_code: m.area_code.clone(),
+                status: status_of(&m.status),
+                rest_until_ms: m.rest_until,
+                warmup_day: m
+                    .warmup_started_at
+                    .and_then(|at| warmup_day(m.e164.trim_start_matches('+'), at, now)),
+                used_today: today.map_or(0, |u| u.0),
+                last_used_ms: today.map(|u| u.1),
+            });
         }
-        let today = counters.get(&(m.id.as_str(), day.as_str()));
-        numbers.push(PoolNumber {
-            id: m.id.clone(),
-            country: m.country.clone(),
-            region: m.region.clone(),
-            area_code: m.area_code.clone(),
-            status: status_of(&m.status),
-            rest_until_ms: m.rest_until,
-            warmup_day: m
-                .warmup_started_at
-                .and_then(|at| warmup_day(m.e164.trim_start_matches('+'), at, now)),
-            used_today: today.map_or(0, |u| u.count),
-            last_used_ms: today.map(|u| u.last_used_at),
-        });
     }
     let place = place_of(to);
     let callee = Callee {
@@ -232,11 +328,14 @@ pub async fn select(
 
         if chosen.is_none() {
             // The number the API answers with is reserved now.
-            if store
+            let reserved = store
                 .reserve_use(&m.id, day, &channel_name, offer.cap)
-                .await?
-                .is_none()
-            {
+                .await?;
+            lock(&snapshot.usage).insert(
+                (m.id.clone(), day.clone()),
+                (reserved.unwrap_or(offer.cap), now_ms),
+            );
+            if reserved.is_none() {
                 skipped.push(Skipped {
                     id: m.id.clone(),
                     reason: SkipReason::Capped {

@@ -54,7 +54,9 @@ async fn judge(state: &Shared, call: &CallRecord) -> Result<(), StoreError> {
         return Ok(());
     }
     let until = now + i64::from(rule.rest_hours) * 3_600_000;
-    if store.rest_number(&call.org_id, &number.id, until).await? {
+    let rested = store.rest_number(&call.org_id, &number.id, until).await?;
+    state.pools.forget();
+    if rested {
         tracing::warn!(
             number = number.e164,
             pool = pool.name,

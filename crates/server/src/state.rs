@@ -69,6 +69,8 @@ pub struct AppState {
     pub http: HttpClient,
     /// Wakes the event delivery worker when an event is queued.
     pub deliveries_due: tokio::sync::Notify,
+    /// Number pools as recently read, for choosing senders.
+    pub pools: crate::sender::PoolCache,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
     endpoints_cache: Mutex<HashMap<String, (Vec<EventEndpoint>, Instant)>>,
     warned: Mutex<std::collections::HashSet<(String, String, bool)>>,
@@ -96,6 +98,7 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').to_string(),
             http: HttpClient::default(),
             deliveries_due: tokio::sync::Notify::new(),
+            pools: crate::sender::PoolCache::default(),
             routing: Arc::new(RoutingRegistry::new(store.clone())),
             store,
             master_key,

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use switchyard_core::Channel;
 use switchyard_core::number::parse_e164;
 use switchyard_server::secrets::MasterKey;
-use switchyard_server::sender::{place_of_text, select};
+use switchyard_server::sender::{PoolCache, place_of_text, select};
 use switchyard_store::{NewProvider, NumberAtProvider, PoolRecord, Store, testing};
 
 const NEW_YORK: &str = "+12125550100";
@@ -43,6 +43,7 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 /// they came from.
 async fn drain(
     store: &Store,
+    cache: &PoolCache,
     pool: &PoolRecord,
     provider: &str,
     to: &str,
@@ -52,7 +53,7 @@ async fn drain(
     let routed = [provider.to_string()];
     let mut used = Vec::new();
     loop {
-        match select(store, pool, &to, Channel::Voice, &routed, now).await {
+        match select(store, cache, pool, &to, Channel::Voice, &routed, now).await {
             Ok((plan, _)) => used.push(plan[0].from.clone()),
             Err(e) => {
                 assert_eq!(e.code, "pool_exhausted", "{}", e.message);
@@ -103,9 +104,11 @@ async fn caps_and_warm_up_turn_over_at_each_numbers_own_midnight() {
             .await
             .expect("members");
 
+        let cache = PoolCache::default();
         // 23:30 in New York on 1 March (20:30 in Los Angeles): both on warm-up day 0.
         let used = drain(
             store,
+            &cache,
             &pool,
             &provider,
             "+12125559999",
@@ -118,6 +121,7 @@ async fn caps_and_warm_up_turn_over_at_each_numbers_own_midnight() {
         // has reset and its warm-up is on day 1 (cap 3); Los Angeles is still capped.
         let used = drain(
             store,
+            &cache,
             &pool,
             &provider,
             "+12125559999",
@@ -129,6 +133,7 @@ async fn caps_and_warm_up_turn_over_at_each_numbers_own_midnight() {
         // 00:10 in Los Angeles on 2 March: its turn comes three hours later.
         let used = drain(
             store,
+            &cache,
             &pool,
             &provider,
             "+13105559999",
@@ -140,6 +145,7 @@ async fn caps_and_warm_up_turn_over_at_each_numbers_own_midnight() {
         // After the schedule, the daily cap.
         let used = drain(
             store,
+            &cache,
             &pool,
             &provider,
             "+12125559999",

@@ -347,7 +347,12 @@ async fn numbers_whose_calls_go_unanswered_rest_automatically() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, err) = s
-            .call(reqwest::Method::PATCH, "/v1/pools/sales", &key, Some(json!({"spam": {"min_calls": 9, "last_calls": 4}})))
+            .call(
+                reqwest::Method::PATCH,
+                "/v1/pools/sales",
+                &key,
+                Some(json!({"spam": {"min_calls": 9, "last_calls": 4}})),
+            )
             .await;
         assert_eq!(
             (status, err["error"]["details"]["field"].as_str()),
@@ -386,7 +391,11 @@ async fn numbers_whose_calls_go_unanswered_rest_automatically() {
         for _ in 0..3 {
             let (status, placed) = call(&s, &key, "+13125550111").await;
             assert_eq!(status, StatusCode::ACCEPTED, "{placed}");
-            assert_eq!(placed["from"], good_number.as_str(), "the rested number is skipped");
+            assert_eq!(
+                placed["from"],
+                good_number.as_str(),
+                "the rested number is skipped"
+            );
         }
         s.running.stop();
     }

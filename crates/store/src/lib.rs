@@ -98,6 +98,12 @@ pub struct Store {
     /// Where writes go: on SQLite a pool of one connection, so writers queue here in order
     /// instead of sleeping in SQLite's busy handler; on PostgreSQL the same pool.
     writer: AnyPool,
+    /// Where caller-ID cap counters are reserved: on PostgreSQL a few connections that do
+    /// not wait for the WAL flush at commit (`synchronous_commit = off`), since a send
+    /// waits on this statement; the increment is still atomic and seen by every instance
+    /// at once, only a database crash can forget the last fraction of a second of counts.
+    /// On SQLite the writer.
+    counters: AnyPool,
     backend: Backend,
     url: String,
 }
@@ -154,22 +160,33 @@ impl Store {
         };
         // SQLite has one writer at a time: the writer connection is opened (and the file
         // created) first, and readers run beside it thanks to WAL.
-        let (pool, writer) = match backend {
+        let (pool, writer, counters) = match backend {
             Backend::Sqlite => {
                 let writer = options(1).connect(&connect_url).await?;
                 (
                     options(max_connections).connect(&connect_url).await?,
+                    writer.clone(),
                     writer,
                 )
             }
             Backend::Postgres => {
                 let pool = options(max_connections).connect(&connect_url).await?;
-                (pool.clone(), pool)
+                let counters = options(max_connections.clamp(1, 8))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET synchronous_commit TO off").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&connect_url)
+                    .await?;
+                (pool.clone(), pool, counters)
             }
         };
         Ok(Store {
             pool,
             writer,
+            counters,
             backend,
             url: url.to_string(),
         })

@@ -294,7 +294,7 @@ impl Store {
         .bind(channel)
         .bind(i64::from(cap))
         .bind(now_ms())
-        .fetch_optional(self.writer())
+        .fetch_optional(&self.counters)
         .await?;
         Ok(row.map(|r| u32::try_from(r.get::<i64, _>(0)).unwrap_or(u32::MAX)))
     }

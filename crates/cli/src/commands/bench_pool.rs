@@ -142,11 +142,12 @@ pub fn run(global: &GlobalArgs, args: &PoolArgs) -> Result<ExitCode> {
             })
             .await?
         };
+        let cache = std::sync::Arc::new(switchyard_server::sender::PoolCache::default());
         let selected = paced(args.rate, args.seconds, move |i| {
-            let (store, pool, routed) = (store.clone(), pool.clone(), routed.clone());
+            let (store, pool, routed, cache) = (store.clone(), pool.clone(), routed.clone(), cache.clone());
             async move {
                 let to = parse_e164(&format!("+1{}555{:04}", AREAS[(i as usize * 7) % AREAS.len()], i % 10_000))?;
-                switchyard_server::sender::select(&store, &pool, &to, Channel::Voice, &routed, chrono::Utc::now())
+                switchyard_server::sender::select(&store, &cache, &pool, &to, Channel::Voice, &routed, chrono::Utc::now())
                     .await
                     .map_err(|e| anyhow::anyhow!("pool selection failed: {e:?}"))?;
                 Ok(())

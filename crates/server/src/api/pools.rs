@@ -243,6 +243,7 @@ pub async fn update(
     }
     let text = serde_json::to_string(&rules).map_err(ApiError::internal)?;
     state.store.set_pool_rules(auth.org(), &p.id, &text).await?;
+    state.pools.forget();
     let now = owned(&state, auth.org(), &p.id).await?;
     Ok(axum::Json(view(&state, &now).await?))
 }
@@ -257,6 +258,7 @@ pub async fn delete(
     auth.require(Role::Admin)?;
     let p = owned(&state, auth.org(), &id).await?;
     state.store.delete_pool(auth.org(), &p.id).await?;
+    state.pools.forget();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,7 +289,9 @@ pub async fn flag_spam(
         ));
     }
     let until = switchyard_store::now_ms() + i64::from(hours) * 3_600_000;
-    if !state.store.rest_number(auth.org(), &id, until).await? {
+    let rested = state.store.rest_number(auth.org(), &id, until).await?;
+    state.pools.forget();
+    if !rested {
         return Err(ApiError::not_found("number"));
     }
     Ok(axum::Json(
