@@ -1314,3 +1314,168 @@ async fn pools_and_caps_hold_under_concurrency() {
         assert!(s.pool_records(&org.id).await.expect("pools").is_empty());
     }
 }
+
+#[tokio::test]
+async fn provisioning_claims_numbers_once_and_warns_once() {
+    use switchyard_store::{
+        Assignment, NumberAtProvider, NumberFacts, ProvisioningStart, UsageWarning,
+    };
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let p = s
+            .insert_provider(NewProvider {
+                org_id: org.id.clone(),
+                kind: "sandbox".into(),
+                name: "Sandbox".into(),
+                credentials: vec![1],
+                settings: "{}".into(),
+            })
+            .await
+            .expect("provider");
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let n = NumberAtProvider {
+                e164: format!("+1415555{:04}", 100 + i),
+                provider_number_id: format!("PN{i}"),
+                voice: true,
+                sms: true,
+                mms: false,
+            };
+            ids.push(
+                s.upsert_number(&org.id, &p.id, &n)
+                    .await
+                    .expect("number")
+                    .0
+                    .id,
+            );
+        }
+        let pool = s
+            .create_pool(&org.id, "free", "{}")
+            .await
+            .expect("create")
+            .expect("new");
+        s.set_pool_numbers(&org.id, &pool.id, &ids)
+            .await
+            .expect("members");
+
+        // 16 claims over two instances for three free numbers: three win, all different.
+        let second = switchyard_store::Store::connect(&t.url, 4)
+            .await
+            .expect("second instance");
+        let stores = [s.clone(), second];
+        let mut tasks = Vec::new();
+        for i in 0..16usize {
+            let (store, org, pool) = (stores[i % 2].clone(), org.id.clone(), pool.id.clone());
+            tasks.push(tokio::spawn(async move {
+                let subject = Assignment {
+                    kind: "assistant".into(),
+                    reference: format!("asst_{i}"),
+                };
+                let claimed = store
+                    .claim_pool_number(&org, &pool, &subject)
+                    .await
+                    .expect("claim");
+                let warned = store
+                    .record_usage_warning(
+                        &org,
+                        &UsageWarning {
+                            scope: format!("pool:{pool}:voice"),
+                            window: "2026-12-06".into(),
+                            threshold: 70,
+                            used: 70,
+                            capacity: 100,
+                            created_at: 1,
+                        },
+                    )
+                    .await
+                    .expect("warning");
+                (claimed.map(|n| n.id), warned)
+            }));
+        }
+        let mut claimed = Vec::new();
+        let mut warnings = 0;
+        for task in tasks {
+            let (number, warned) = task.await.expect("task");
+            claimed.extend(number);
+            warnings += usize::from(warned);
+        }
+        claimed.sort();
+        let mut expected = ids.clone();
+        expected.sort();
+        assert_eq!(claimed, expected, "each free number claimed exactly once");
+        assert_eq!(
+            warnings, 1,
+            "a warning is given once per scope, window and threshold"
+        );
+        assert_eq!(
+            s.usage_warnings(&org.id, &format!("pool:{}", pool.id))
+                .await
+                .expect("warnings")
+                .len(),
+            1
+        );
+
+        // One provisioning per subject; one that needed a person is run again once.
+        let subject = Assignment {
+            kind: "tenant".into(),
+            reference: "t1".into(),
+        };
+        let ProvisioningStart::Run(first) = s
+            .begin_provisioning(&org.id, &subject, 0)
+            .await
+            .expect("begin")
+        else {
+            panic!("a new subject runs");
+        };
+        assert!(matches!(
+            s.begin_provisioning(&org.id, &subject, 0).await.expect("begin"),
+            ProvisioningStart::Exists(p) if p.status == "running"
+        ));
+        s.finish_provisioning(&first.id, "needs_manual_assignment", None, "[]")
+            .await
+            .expect("finish");
+        assert!(matches!(
+            s.begin_provisioning(&org.id, &subject, 0).await.expect("begin"),
+            ProvisioningStart::Run(p) if p.id == first.id
+        ));
+        assert!(matches!(
+            s.begin_provisioning(&org.id, &subject, 0)
+                .await
+                .expect("begin"),
+            ProvisioningStart::Exists(_)
+        ));
+        // A run left behind by a stopped instance is taken over once it is stale.
+        assert!(matches!(
+            s.begin_provisioning(&org.id, &subject, i64::MAX)
+                .await
+                .expect("begin"),
+            ProvisioningStart::Run(_)
+        ));
+
+        // Platform numbers held; release leaves every pool.
+        s.set_number_facts(
+            &ids[0],
+            &NumberFacts {
+                kind: "local".into(),
+                from_platform: true,
+                ..NumberFacts::default()
+            },
+        )
+        .await
+        .expect("facts");
+        assert_eq!(s.platform_numbers_held(&org.id).await.expect("held"), 1);
+        assert!(s.release_number(&org.id, &ids[0]).await.expect("release"));
+        assert_eq!(s.platform_numbers_held(&org.id).await.expect("held"), 0);
+        assert_eq!(s.pool_members(&pool.id).await.expect("members").len(), 2);
+        let released = s
+            .number(&org.id, &ids[0])
+            .await
+            .expect("number")
+            .expect("kept");
+        assert_eq!(
+            (released.status.as_str(), released.assignment),
+            ("released", None)
+        );
+    }
+}
