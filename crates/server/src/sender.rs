@@ -7,6 +7,7 @@ use crate::dispatch::{PlanStep, UseReservation};
 use crate::error::{ApiError, ApiResult};
 use crate::state::Shared;
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,9 +28,12 @@ const FRESH: Duration = Duration::from_secs(1);
 /// uses it has reserved since.
 struct Snapshot {
     read_at: Instant,
+    rules: PoolRules,
     members: Vec<PoolMember>,
-    /// (number id, local day) → (uses, last use in Unix ms).
-    usage: Mutex<HashMap<(String, String), (u32, i64)>>,
+    /// Each member's time zone (its first, for numbers whose prefix spans several).
+    zones: Vec<Option<Tz>>,
+    /// Number id → (its latest local day with uses, uses that day, last use in Unix ms).
+    usage: Mutex<HashMap<String, (String, u32, i64)>>,
 }
 
 /// Pools as recently read, so that choosing a sender reads nothing but reserves its one use
@@ -74,9 +78,10 @@ impl PoolCache {
     async fn snapshot(
         &self,
         store: &Store,
-        pool_id: &str,
+        record: &PoolRecord,
         channel: &str,
     ) -> ApiResult<Arc<Snapshot>> {
+        let pool_id = record.id.as_str();
         let key = (pool_id.to_string(), channel.to_string());
         if let Some(s) = lock(&self.snapshots).get(&key)
             && s.read_at.elapsed() < FRESH
@@ -88,16 +93,18 @@ impl PoolCache {
         let from_day = (Utc::now() - chrono::Duration::days(1))
             .format("%Y-%m-%d")
             .to_string();
-        let usage = store.pool_usage(pool_id, channel, &from_day).await?;
+        let mut usage: HashMap<String, (String, u32, i64)> = HashMap::new();
+        for u in store.pool_usage(pool_id, channel, &from_day).await? {
+            if usage.get(&u.number_id).is_none_or(|(day, ..)| *day < u.day) {
+                usage.insert(u.number_id, (u.day, u.count, u.last_used_at));
+            }
+        }
         let snapshot = Arc::new(Snapshot {
             read_at: Instant::now(),
+            rules: serde_json::from_str(&record.rules).map_err(ApiError::internal)?,
+            zones: members.iter().map(|m| zone_of(&m.e164)).collect(),
             members,
-            usage: Mutex::new(
-                usage
-                    .into_iter()
-                    .map(|u| ((u.number_id, u.day), (u.count, u.last_used_at)))
-                    .collect(),
-            ),
+            usage: Mutex::new(usage),
         });
         lock(&self.snapshots).insert(key, snapshot.clone());
         Ok(snapshot)
@@ -119,12 +126,24 @@ pub fn place_of(e164: &E164) -> NumberPlace {
     }
 }
 
-/// The date an instant falls on in a number's own time zone (UTC when unknown).
-fn local_date(e164_digits: &str, at: DateTime<Utc>) -> NaiveDate {
-    match switchyard_core::timezone::zones(e164_digits).first() {
-        Some(tz) => at.with_timezone(tz).date_naive(),
+/// A number's time zone (the first, for a prefix that spans several).
+fn zone_of(e164: &str) -> Option<Tz> {
+    switchyard_core::timezone::zones(e164.trim_start_matches('+'))
+        .first()
+        .copied()
+}
+
+/// The date an instant falls on in a zone (UTC when unknown).
+fn date_in(zone: Option<Tz>, at: DateTime<Utc>) -> NaiveDate {
+    match zone {
+        Some(tz) => at.with_timezone(&tz).date_naive(),
         None => at.date_naive(),
     }
+}
+
+/// The date an instant falls on in a number's own time zone (UTC when unknown).
+fn local_date(e164_digits: &str, at: DateTime<Utc>) -> NaiveDate {
+    date_in(zone_of(e164_digits), at)
 }
 
 /// When a number's current local day began (UTC midnight when its zone is unknown).
@@ -150,9 +169,9 @@ pub fn local_day(e164_digits: &str, now: DateTime<Utc>) -> String {
 
 /// Which local day of its warm-up a number is on (0 on the day it began): the schedule
 /// steps up at the number's own midnight, when its counters reset.
-fn warmup_day(e164_digits: &str, started_ms: i64, now: DateTime<Utc>) -> Option<u32> {
+fn warmup_day(zone: Option<Tz>, started_ms: i64, today: NaiveDate) -> Option<u32> {
     let started = DateTime::<Utc>::from_timestamp_millis(started_ms)?;
-    let days = (local_date(e164_digits, now) - local_date(e164_digits, started)).num_days();
+    let days = (today - date_in(zone, started)).num_days();
     u32::try_from(days.max(0)).ok()
 }
 
@@ -255,24 +274,35 @@ pub async fn select(
     routed: &[String],
     now: DateTime<Utc>,
 ) -> ApiResult<(Vec<PlanStep>, Value)> {
-    let rules: PoolRules = serde_json::from_str(&record.rules).map_err(ApiError::internal)?;
     let channel_name = channel.to_string();
-    let snapshot = cache.snapshot(store, &record.id, &channel_name).await?;
+    let snapshot = cache.snapshot(store, record, &channel_name).await?;
+    let rules = &snapshot.rules;
     let members = &snapshot.members;
     let now_ms = now.timestamp_millis();
-    let days: Vec<String> = members
+    // Each member's local day, worked out once per zone.
+    let mut dates: HashMap<Option<Tz>, (NaiveDate, String)> = HashMap::new();
+    let days: Vec<(NaiveDate, String)> = snapshot
+        .zones
         .iter()
-        .map(|m| local_day(m.e164.trim_start_matches('+'), now))
+        .map(|&zone| {
+            dates
+                .entry(zone)
+                .or_insert_with(|| {
+                    let date = date_in(zone, now);
+                    (date, date.format("%Y-%m-%d").to_string())
+                })
+                .clone()
+        })
         .collect();
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut numbers = Vec::new();
     {
         let counters = lock(&snapshot.usage);
-        for (m, day) in members.iter().zip(&days) {
+        for ((m, (date, day)), &zone) in members.iter().zip(&days).zip(&snapshot.zones) {
             if !carries(m, channel) {
                 continue;
             }
-            let today = counters.get(&(m.id.clone(), day.clone()));
+            let today = counters.get(&m.id).filter(|(d, ..)| d == day);
             numbers.push(PoolNumber {
                 id: m.id.clone(),
                 country: m.country.clone(),
@@ -282,9 +312,9 @@ pub async fn select(
                 rest_until_ms: m.rest_until,
                 warmup_day: m
                     .warmup_started_at
-                    .and_then(|at| warmup_day(m.e164.trim_start_matches('+'), at, now)),
-                used_today: today.map_or(0, |u| u.0),
-                last_used_ms: today.map(|u| u.1),
+                    .and_then(|at| warmup_day(zone, at, *date)),
+                used_today: today.map_or(0, |u| u.1),
+                last_used_ms: today.map(|u| u.2),
             });
         }
     }
@@ -300,12 +330,12 @@ pub async fn select(
     } else {
         None
     };
-    let mut ranking = pool::rank(&numbers, &callee, &rules, sticky.as_deref(), now_ms);
+    let mut ranking = pool::rank(&numbers, &callee, rules, sticky.as_deref(), now_ms);
     spread(&mut ranking.offered);
     let by_id: HashMap<&str, (&PoolMember, &String)> = members
         .iter()
         .zip(&days)
-        .map(|(m, day)| (m.id.as_str(), (m, day)))
+        .map(|(m, (_, day))| (m.id.as_str(), (m, day)))
         .collect();
     let member = |id: &str| by_id.get(id).copied();
     let mut plan: Vec<PlanStep> = Vec::new();
@@ -332,8 +362,8 @@ pub async fn select(
                 .reserve_use(&m.id, day, &channel_name, offer.cap)
                 .await?;
             lock(&snapshot.usage).insert(
-                (m.id.clone(), day.clone()),
-                (reserved.unwrap_or(offer.cap), now_ms),
+                m.id.clone(),
+                (day.clone(), reserved.unwrap_or(offer.cap), now_ms),
             );
             if reserved.is_none() {
                 skipped.push(Skipped {

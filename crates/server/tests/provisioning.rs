@@ -349,7 +349,9 @@ async fn numbers_are_bought_by_criteria_described_and_counted() {
             let (status, d) = s.get(&format!("/v1/numbers/{id}"), &key).await;
             assert_eq!(status, StatusCode::OK, "{d}");
             detail = d;
-            if detail["stats"]["last_30_days"]["messages"] == 3 {
+            if detail["stats"]["last_30_days"]["messages"] == 3
+                && detail["stats"]["today"]["usage"]["messages"] == 3
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -2,7 +2,9 @@
 //! embedded SQLite file or PostgreSQL (`--database-url`). Each selection is what a send
 //! from `{"pool": …}` does before it is stored: read the members and today's counters, rank
 //! them for the callee, reserve one use under the cap. The baseline is what a send without a
-//! pool does at the same point: read one carrier's numbers.
+//! pool does at the same point instead: read the routed carrier's numbers. A second
+//! reference is the reservation statement alone, so that what selection costs beyond its one
+//! database write shows.
 
 use super::bench_http::{ms3, open_store};
 use crate::config::GlobalArgs;
@@ -73,7 +75,7 @@ where
 async fn setup(
     store: &Store,
     numbers: usize,
-) -> Result<(String, String, switchyard_store::PoolRecord)> {
+) -> Result<(String, String, switchyard_store::PoolRecord, Vec<String>)> {
     let org = store.create_org("bench").await?;
     let provider = store
         .insert_provider(NewProvider {
@@ -115,7 +117,7 @@ async fn setup(
         .await?
         .ok_or_else(|| anyhow::anyhow!("pool exists"))?;
     store.set_pool_numbers(&org.id, &pool.id, &ids).await?;
-    Ok((org.id, provider.id, pool))
+    Ok((org.id, provider.id, pool, ids))
 }
 
 pub fn run(global: &GlobalArgs, args: &PoolArgs) -> Result<ExitCode> {
@@ -128,7 +130,7 @@ pub fn run(global: &GlobalArgs, args: &PoolArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
         let (store, _) = open_store(global, &dir).await?;
-        let (org, provider, pool) = setup(&store, args.numbers).await?;
+        let (org, provider, pool, ids) = setup(&store, args.numbers).await?;
         let routed = vec![provider.clone()];
 
         let baseline = {
@@ -137,6 +139,18 @@ pub fn run(global: &GlobalArgs, args: &PoolArgs) -> Result<ExitCode> {
                 let (store, org, provider) = (store.clone(), org.clone(), provider.clone());
                 async move {
                     store.provider_numbers(&org, &provider).await?;
+                    Ok(())
+                }
+            })
+            .await?
+        };
+        let reservation = {
+            let (store, ids) = (store.clone(), std::sync::Arc::new(ids));
+            paced(args.rate, args.seconds, move |i| {
+                let (store, ids) = (store.clone(), ids.clone());
+                async move {
+                    let id = &ids[i as usize % ids.len()];
+                    store.reserve_use(id, "2000-01-01", "voice", u32::MAX).await?;
                     Ok(())
                 }
             })
@@ -168,6 +182,8 @@ pub fn run(global: &GlobalArgs, args: &PoolArgs) -> Result<ExitCode> {
                 "selections": selected.len(),
                 "selection_us": { "p50": ms3(percentile(&selected, 0.5)), "p99": ms3(p99), "max": ms3(selected.last().copied().unwrap_or(0.0)) },
                 "baseline_numbers_read_us": { "p50": ms3(percentile(&baseline, 0.5)), "p99": ms3(base_p99) },
+                "reservation_only_us": { "p50": ms3(percentile(&reservation, 0.5)), "p99": ms3(percentile(&reservation, 0.99)) },
+                "beyond_reservation_p50_us": ms3(percentile(&selected, 0.5) - percentile(&reservation, 0.5)),
                 "added_p99_us": ms3(p99 - base_p99),
                 "ratio_p99": ms3(if base_p99 > 0.0 { p99 / base_p99 } else { 0.0 }),
                 "target": "selection adds at most 200 µs p99 to a send at 500 selections per second",
