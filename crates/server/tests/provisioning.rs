@@ -87,6 +87,17 @@ async fn the_fallback_chain_gets_every_assistant_a_number_or_says_a_person_must(
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
 
+        // The organisation listens for what provisioning tells it (the endpoint is not
+        // reachable; the deliveries are queued all the same).
+        let (status, endpoint) = s
+            .post(
+                "/v1/event-endpoints",
+                &key,
+                json!({"url": "http://127.0.0.1:9/events", "event_types": ["number.provisioned", "number.needs_manual_assignment", "usage.warning"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+
         let own = carrier(&s, &key, "Own", "telnyx").await;
         let (_, page) = s.get("/v1/numbers?limit=100", &key).await;
         let spare = page["data"][0]["e164"].as_str().expect("a seeded number");
@@ -204,6 +215,27 @@ async fn the_fallback_chain_gets_every_assistant_a_number_or_says_a_person_must(
         let (status, retried) = provision(&s, &key, "asst_4").await;
         assert_eq!(status, StatusCode::CREATED, "{retried}");
         assert_eq!(retried["id"], fourth["id"]);
+        let (_, deliveries) = s.get("/v1/event-deliveries?limit=100", &key).await;
+        let mut told: Vec<String> = deliveries["data"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .filter_map(|d| d["event_type"].as_str().map(str::to_owned))
+            .collect();
+        told.sort();
+        assert_eq!(
+            told,
+            [
+                "number.needs_manual_assignment",
+                "number.provisioned",
+                "number.provisioned",
+                "number.provisioned",
+                "number.provisioned",
+                "usage.warning",
+                "usage.warning"
+            ],
+            "{deliveries}"
+        );
         let (_, listed) = s.get("/v1/provisionings", &key).await;
         assert_eq!(listed["data"].as_array().map(Vec::len), Some(4), "{listed}");
 

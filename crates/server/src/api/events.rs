@@ -31,6 +31,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "email.opened",
     "email.clicked",
     "email.unsubscribed",
+    "number.provisioned",
+    "number.needs_manual_assignment",
+    "number.spam_rested",
+    "usage.warning",
     "ping",
 ];
 
