@@ -3,6 +3,7 @@
 //! text, instants unix milliseconds, money decimal text: types both backends hold the same.
 
 mod audit;
+mod budgets;
 mod calls;
 mod consent;
 mod decisions;
@@ -26,6 +27,7 @@ pub mod testing;
 mod webhook_events;
 
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use budgets::{BudgetRecord, NewBudget};
 pub use calls::{CallRecord, CallTimes, NewCall};
 pub use consent::{Block, DoNotContact, OptOut};
 pub use decisions::DecisionEntry;

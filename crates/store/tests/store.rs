@@ -1479,3 +1479,92 @@ async fn provisioning_claims_numbers_once_and_warns_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn budgets_admit_spend_up_to_the_stop_across_instances() {
+    use switchyard_store::NewBudget;
+    for t in testing::all().await {
+        let s = &t.store;
+        let org = s.create_org("Acme").await.expect("org");
+        let new = NewBudget {
+            scope_kind: "organization".into(),
+            scope_ref: String::new(),
+            period: "daily".into(),
+            amount: "100".into(),
+            currency: "USD".into(),
+            alert_pct: 80,
+            stop_pct: 95,
+        };
+        let budget = s
+            .create_budget(&org.id, &new)
+            .await
+            .expect("create")
+            .expect("new");
+        assert!(
+            s.create_budget(&org.id, &new)
+                .await
+                .expect("create")
+                .is_none(),
+            "one budget per scope and period"
+        );
+        assert_eq!(s.org_time_zone(&org.id).await.expect("zone"), "UTC");
+
+        // 64 tasks over two instances each try to admit sends of 0.40 against a stop of
+        // 95.00: exactly 237 fit (94.80), and the window never passes the stop.
+        const UNIT: i64 = 1_000_000_000;
+        let (expected, stop) = (UNIT * 4 / 10, 95 * UNIT);
+        let second = switchyard_store::Store::connect(&t.url, 4)
+            .await
+            .expect("second instance");
+        let stores = [s.clone(), second];
+        let mut tasks = Vec::new();
+        for i in 0..64usize {
+            let (store, id) = (stores[i % 2].clone(), budget.id.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut admitted = 0;
+                for _ in 0..5 {
+                    if let Some(total) = store
+                        .admit_spend(&id, "2026-12-06", expected, stop)
+                        .await
+                        .expect("admit")
+                    {
+                        assert!(total <= stop);
+                        admitted += 1;
+                    }
+                }
+                admitted
+            }));
+        }
+        let mut admitted = 0;
+        for task in tasks {
+            admitted += task.await.expect("task");
+        }
+        assert_eq!(admitted, 237);
+        assert_eq!(
+            s.budget_spend(&budget.id, "2026-12-06")
+                .await
+                .expect("spend"),
+            237 * expected
+        );
+        // Rated costs replace expected ones: spend can pass the stop only by what was in
+        // flight beyond its expectation.
+        let total = s
+            .adjust_budget(&budget.id, "2026-12-06", UNIT / 10)
+            .await
+            .expect("adjust");
+        assert_eq!(total, 237 * expected + UNIT / 10);
+        assert_eq!(
+            s.admit_spend(&budget.id, "2026-12-07", expected, stop)
+                .await
+                .expect("another day"),
+            Some(expected)
+        );
+        assert!(
+            s.update_budget(&org.id, &budget.id, "200", 50, 90)
+                .await
+                .expect("update")
+        );
+        assert_eq!(s.budgets(&org.id).await.expect("list")[0].amount, "200");
+        assert!(s.delete_budget(&org.id, &budget.id).await.expect("delete"));
+    }
+}
