@@ -17,6 +17,7 @@ pub mod routing_state;
 pub mod secrets;
 pub mod sender;
 mod spam_watch;
+pub mod spend;
 mod state;
 
 pub use decision_log::DecisionLog;

@@ -112,6 +112,17 @@ impl Store {
         Ok(row.as_ref().map(from_row))
     }
 
+    /// A budget by id alone (settling a send whose organisation is known already).
+    pub async fn budget_by_id(&self, id: &str) -> Result<Option<BudgetRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM budgets WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(from_row))
+    }
+
     /// Every budget of the organisation (a handful: one per scope and period).
     pub async fn budgets(&self, org_id: &str) -> Result<Vec<BudgetRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

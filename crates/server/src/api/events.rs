@@ -35,6 +35,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "number.needs_manual_assignment",
     "number.spam_rested",
     "usage.warning",
+    "budget.alert",
+    "budget.stopped",
     "ping",
 ];
 

@@ -202,6 +202,10 @@ pub async fn send(
         })
         .await?;
     let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
+    if replayed {
+        // The first request's send counts; this one's admissions go back.
+        crate::spend::give_back(&state, &routed.budgets).await;
+    }
     Ok(outbound::accepted(routed.shown(shown(&stored)), replayed))
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, their OpenAPI document, and the layers around them.
 
+pub mod budgets;
 pub mod calls;
 pub mod consent;
 pub mod email_links;
@@ -116,6 +117,9 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(provisioning::provision))
         .routes(routes!(provisioning::list))
         .routes(routes!(provisioning::get))
+        .routes(routes!(budgets::create, budgets::list))
+        .routes(routes!(budgets::get, budgets::update, budgets::delete))
+        .routes(routes!(budgets::set_time_zone))
         .routes(routes!(calls::place, calls::list))
         .routes(routes!(calls::get))
         .routes(routes!(calls::hangup))

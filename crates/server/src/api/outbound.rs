@@ -137,6 +137,8 @@ pub struct Routed {
     pub decision: Decision,
     /// With a pool: which number was chosen, why, and which were skipped and why.
     pub sender: Option<serde_json::Value>,
+    /// What the send's budgets admitted of its expected cost.
+    pub budgets: Vec<crate::spend::Admission>,
 }
 
 impl Routed {
@@ -146,6 +148,9 @@ impl Routed {
         let mut v = serde_json::to_value(&self.decision).map_err(ApiError::internal)?;
         if let Some(sender) = &self.sender {
             v["sender"] = sender.clone();
+        }
+        if !self.budgets.is_empty() {
+            v["budgets"] = serde_json::to_value(&self.budgets).map_err(ApiError::internal)?;
         }
         serde_json::to_string(&v).map_err(ApiError::internal)
     }
@@ -188,12 +193,14 @@ pub async fn plan(
     req.seed = switchyard_core::scoring::mix64(now_ms() as u64 ^ to.digits().len() as u64);
     let decision = routing.router.decide(&req);
     if let Some(pool) = &options.pool {
-        let (plan, sender) =
+        let (mut plan, sender) =
             crate::sender::plan_from_pool(state, org, pool, to, channel, &decision).await?;
+        let budgets = crate::spend::admit(state, org, &decision, &mut plan).await?;
         return Ok(Routed {
             plan,
             decision,
             sender: Some(sender),
+            budgets,
         });
     }
 
@@ -228,10 +235,12 @@ pub async fn plan(
                 .with_details(json!({ "field": "to", "decision": decision })),
         );
     }
+    let budgets = crate::spend::admit(state, org, &decision, &mut plan).await?;
     Ok(Routed {
         plan,
         decision,
         sender: None,
+        budgets,
     })
 }
 

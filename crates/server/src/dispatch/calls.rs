@@ -339,6 +339,13 @@ pub async fn apply_status(
         tracing::warn!(call = call.id, error = %e, "answer instructions not performed");
     }
     if let Some(ending) = &ending {
+        crate::spend::settle(
+            state,
+            &call.decision,
+            Some(provider_id),
+            rated.map(|r| (r.cost.as_str(), r.currency.as_str())),
+        )
+        .await;
         if let (Some(price), Some(r)) = (&update.price, rated)
             && super::price_differs(Some(&r.cost), price.amount)
         {

@@ -62,7 +62,7 @@ pub struct Accepted {
 }
 
 /// The [`Outbound`] accessors of a stored entry whose fields bear the same names (`id`,
-/// `org_id`, `to`, `plan`, `next_candidate`), as messages, calls and emails do.
+/// `org_id`, `to`, `plan`, `decision`, `next_candidate`), as messages, calls and emails do.
 macro_rules! stored_entry_fields {
     () => {
         fn id(&self) -> &str {
@@ -79,6 +79,10 @@ macro_rules! stored_entry_fields {
 
         fn plan(&self) -> &str {
             &self.plan
+        }
+
+        fn decision(&self) -> &str {
+            &self.decision
         }
 
         fn next_candidate(&self) -> i64 {
@@ -105,6 +109,8 @@ pub trait Outbound: Send + Sync + Sized + 'static {
     fn to(&self) -> &str;
     /// JSON plan.
     fn plan(&self) -> &str;
+    /// JSON routing decision (with the budget admissions the send is settled against).
+    fn decision(&self) -> &str;
     /// Index of the next step of the plan.
     fn next_candidate(&self) -> i64;
     /// Whether it should still go out (a call hung up before dialling should not).
@@ -300,7 +306,10 @@ async fn give_up<T: Outbound>(
     state
         .store
         .finish_dispatch(T::OUTBOX, item.id(), &given_up::<T>(status, last, error))
-        .await
+        .await?;
+    // It never went out: its budgets get back what they admitted.
+    crate::spend::settle(state, item.decision(), None, None).await;
+    Ok(())
 }
 
 async fn adapter_of(
@@ -341,6 +350,17 @@ async fn take<T: Outbound>(
     store
         .finish_attempt(T::OUTBOX, attempt_id, item.id(), &ok, Some(&done))
         .await?;
+    if let Some(r) = &rated {
+        // Rated on acceptance (messages): its budgets count what it cost now. Calls are
+        // settled when they end.
+        crate::spend::settle(
+            state,
+            item.decision(),
+            Some(&step.provider_id),
+            Some((&r.cost, &r.currency)),
+        )
+        .await;
+    }
     item.accepted(state, step, accepted).await
 }
 
