@@ -128,11 +128,12 @@ async fn warn(state: &Shared, b: &BudgetRecord, window: &str, threshold: i64, sp
 }
 
 /// Admits a send into its budgets, taking leading providers whose budget is spent out of
-/// `plan`; 402 `budget_exhausted` naming the budget when the organisation's is, or when
-/// every routed provider's is.
+/// `plan`; 402 `budget_exhausted` naming the budget when the organisation's or the
+/// campaign's is, or when every routed provider's is.
 pub async fn admit(
     state: &Shared,
     org: &str,
+    campaign: Option<&str>,
     decision: &Decision,
     plan: &mut Vec<PlanStep>,
 ) -> ApiResult<Vec<Admission>> {
@@ -202,7 +203,12 @@ pub async fn admit(
         give_back(state, &admitted).await;
         return Err(last_refusal.unwrap_or_else(|| ApiError::internal("an empty plan")));
     }
-    for b in budgets.iter().filter(|b| b.scope_kind == "organization") {
+    // Then the organisation's and the send's campaign's: either refuses the send.
+    let whole = |b: &&BudgetRecord| {
+        b.scope_kind == "organization"
+            || (b.scope_kind == "campaign" && Some(b.scope_ref.as_str()) == campaign)
+    };
+    for b in budgets.iter().filter(whole) {
         let Some((limits, period)) = limits_of(b) else {
             continue;
         };

@@ -194,6 +194,37 @@ async fn a_burst_stops_exactly_at_the_budget_and_names_it() {
         );
         let (status, _) = s.post("/v1/messages", &key, sms(500)).await;
         assert_eq!(status, StatusCode::ACCEPTED);
+
+        // A campaign's budget holds its own sends (named in their metadata) only.
+        let (status, c) = s
+            .post(
+                "/v1/budgets",
+                &key,
+                json!({"scope": {"kind": "campaign", "id": "spring"}, "period": "monthly", "amount": "0.02", "currency": "USD", "stop_pct": 100}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        let spring = |i: usize| {
+            let mut m = sms(600 + i);
+            m["metadata"] = json!({"campaign": "spring"});
+            m
+        };
+        for i in 0..2 {
+            let (status, sent) = s.post("/v1/messages", &key, spring(i)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+        }
+        let (status, err) = s.post("/v1/messages", &key, spring(2)).await;
+        assert_eq!(
+            (status, err["error"]["details"]["scope_id"].as_str()),
+            (StatusCode::PAYMENT_REQUIRED, Some("spring")),
+            "{err}"
+        );
+        let (status, _) = s.post("/v1/messages", &key, sms(700)).await;
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "other sends are not the campaign's"
+        );
     }
 }
 

@@ -175,6 +175,7 @@ pub async fn place(
         capabilities: body.capabilities.clone(),
         from,
         pool,
+        campaign: outbound::campaign_of(&body.metadata),
     };
     // Routed on the price of a typical one-minute call.
     let usage = Usage::Call {

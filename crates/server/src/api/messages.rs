@@ -175,6 +175,7 @@ pub async fn send(
         capabilities: body.capabilities.clone(),
         from,
         pool,
+        campaign: outbound::campaign_of(&body.metadata),
     };
     let usage = Usage::Message { segments };
     let routed = outbound::plan(&state, org, &to, channel, usage, &options, |n| {

@@ -30,6 +30,17 @@ pub struct RouteOptions {
     pub from: Option<String>,
     /// A number pool to take the sender from.
     pub pool: Option<String>,
+    /// The campaign the send belongs to (its `metadata.campaign`), whose budgets it counts
+    /// against.
+    pub campaign: Option<String>,
+}
+
+/// The campaign a send names in its metadata (`"campaign": "spring-sale"`).
+pub fn campaign_of(metadata: &serde_json::Value) -> Option<String> {
+    metadata
+        .get("campaign")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }
 
 /// A send's `from`: one of the organisation's numbers, or `{"pool": "name"}` to take one
@@ -195,7 +206,14 @@ pub async fn plan(
     if let Some(pool) = &options.pool {
         let (mut plan, sender) =
             crate::sender::plan_from_pool(state, org, pool, to, channel, &decision).await?;
-        let budgets = crate::spend::admit(state, org, &decision, &mut plan).await?;
+        let budgets = crate::spend::admit(
+            state,
+            org,
+            options.campaign.as_deref(),
+            &decision,
+            &mut plan,
+        )
+        .await?;
         return Ok(Routed {
             plan,
             decision,
@@ -235,7 +253,14 @@ pub async fn plan(
                 .with_details(json!({ "field": "to", "decision": decision })),
         );
     }
-    let budgets = crate::spend::admit(state, org, &decision, &mut plan).await?;
+    let budgets = crate::spend::admit(
+        state,
+        org,
+        options.campaign.as_deref(),
+        &decision,
+        &mut plan,
+    )
+    .await?;
     Ok(Routed {
         plan,
         decision,
