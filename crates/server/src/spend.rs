@@ -137,11 +137,11 @@ pub async fn admit(
     decision: &Decision,
     plan: &mut Vec<PlanStep>,
 ) -> ApiResult<Vec<Admission>> {
-    let budgets = state.store.budgets(org).await?;
+    let (budgets, zone) = state.budgets(org).await?;
     if budgets.is_empty() {
         return Ok(Vec::new());
     }
-    let tz = zone_of(state, org).await?;
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
     let now = Utc::now();
     let mut admitted: Vec<Admission> = Vec::new();
     let mut last_refusal = None;

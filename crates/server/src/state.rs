@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchyard_providers::http::HttpClient;
 use switchyard_sandbox::{Sandbox, SandboxConfig};
-use switchyard_store::{ApiKey, EventEndpoint, Store};
+use switchyard_store::{ApiKey, BudgetRecord, EventEndpoint, Store};
 
 /// Server settings that handlers read.
 #[derive(Debug, Clone)]
@@ -47,6 +47,39 @@ impl Default for ServerSettings {
     }
 }
 
+/// Per-organisation values kept for [`ENDPOINTS_CACHE_TTL`].
+struct OrgCache<V> {
+    entries: Mutex<HashMap<String, (V, Instant)>>,
+}
+
+impl<V> Default for OrgCache<V> {
+    fn default() -> Self {
+        OrgCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> OrgCache<V> {
+    fn get(&self, org: &str) -> Option<V> {
+        let entries = self.entries.lock().ok()?;
+        let (v, at) = entries.get(org)?;
+        (at.elapsed() < ENDPOINTS_CACHE_TTL).then(|| v.clone())
+    }
+
+    fn put(&self, org: &str, v: V) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(org.to_string(), (v, Instant::now()));
+        }
+    }
+
+    fn forget(&self, org: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(org);
+        }
+    }
+}
+
 /// The shared state.
 pub struct AppState {
     /// The database.
@@ -72,7 +105,8 @@ pub struct AppState {
     /// Number pools as recently read, for choosing senders.
     pub pools: crate::sender::PoolCache,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
-    endpoints_cache: Mutex<HashMap<String, (Vec<EventEndpoint>, Instant)>>,
+    endpoints_cache: OrgCache<Vec<EventEndpoint>>,
+    budgets_cache: OrgCache<(Vec<BudgetRecord>, String)>,
     warned: Mutex<std::collections::HashSet<(String, String, bool)>>,
 }
 
@@ -106,7 +140,8 @@ impl AppState {
             metrics,
             settings,
             auth_cache: Mutex::new(HashMap::new()),
-            endpoints_cache: Mutex::new(HashMap::new()),
+            endpoints_cache: OrgCache::default(),
+            budgets_cache: OrgCache::default(),
             warned: Mutex::new(std::collections::HashSet::new()),
         }
     }
@@ -155,24 +190,40 @@ impl AppState {
         &self,
         org: &str,
     ) -> Result<Vec<EventEndpoint>, switchyard_store::StoreError> {
-        if let Ok(cache) = self.endpoints_cache.lock()
-            && let Some((list, at)) = cache.get(org)
-            && at.elapsed() < ENDPOINTS_CACHE_TTL
-        {
-            return Ok(list.clone());
+        if let Some(list) = self.endpoints_cache.get(org) {
+            return Ok(list);
         }
         let list = self.store.event_endpoints(org).await?;
-        if let Ok(mut cache) = self.endpoints_cache.lock() {
-            cache.insert(org.to_string(), (list.clone(), Instant::now()));
-        }
+        self.endpoints_cache.put(org, list.clone());
         Ok(list)
+    }
+
+    /// The organisation's budgets and time zone, from a short-lived cache or the store:
+    /// every send asks. A change through this instance is seen at once; one made through
+    /// another instance within [`ENDPOINTS_CACHE_TTL`].
+    pub async fn budgets(
+        &self,
+        org: &str,
+    ) -> Result<(Vec<BudgetRecord>, String), switchyard_store::StoreError> {
+        if let Some(found) = self.budgets_cache.get(org) {
+            return Ok(found);
+        }
+        let found = (
+            self.store.budgets(org).await?,
+            self.store.org_time_zone(org).await?,
+        );
+        self.budgets_cache.put(org, found.clone());
+        Ok(found)
+    }
+
+    /// Forgets the cached budgets of an organisation (after a change on this instance).
+    pub fn forget_budgets(&self, org: &str) {
+        self.budgets_cache.forget(org);
     }
 
     /// Forgets the cached endpoints of an organisation (after a change on this instance).
     pub fn forget_event_endpoints(&self, org: &str) {
-        if let Ok(mut cache) = self.endpoints_cache.lock() {
-            cache.remove(org);
-        }
+        self.endpoints_cache.forget(org);
     }
 
     /// Forgets cached keys (after a revocation on this instance).

@@ -180,6 +180,7 @@ pub async fn create(
             )
             .with_details(json!({ "field": "scope" }))
         })?;
+    state.forget_budgets(org);
     Ok((
         StatusCode::CREATED,
         axum::Json(view(&state, &created).await?),
@@ -239,6 +240,7 @@ pub async fn update(
             i64::from(limits.stop_pct),
         )
         .await?;
+    state.forget_budgets(auth.org());
     let now = owned(&state, auth.org(), &id).await?;
     Ok(axum::Json(view(&state, &now).await?))
 }
@@ -254,6 +256,7 @@ pub async fn delete(
     if !state.store.delete_budget(auth.org(), &id).await? {
         return Err(ApiError::not_found("budget"));
     }
+    state.forget_budgets(auth.org());
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -284,5 +287,6 @@ pub async fn set_time_zone(
         )
     })?;
     state.store.set_org_time_zone(auth.org(), tz.name()).await?;
+    state.forget_budgets(auth.org());
     Ok(axum::Json(json!({ "time_zone": tz.name() })))
 }
