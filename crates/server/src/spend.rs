@@ -30,6 +30,8 @@ pub struct Admission {
     /// For a provider budget: that provider (its spend counts only if it sends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// The budget's currency (only a cost in it counts).
+    pub currency: String,
 }
 
 /// A stored budget's limits and period.
@@ -177,6 +179,7 @@ pub async fn admit(
                         window,
                         expected,
                         provider_id: Some(first.clone()),
+                        currency: b.currency.clone(),
                     });
                 }
                 None => {
@@ -236,6 +239,7 @@ pub async fn admit(
                     window,
                     expected,
                     provider_id: None,
+                    currency: b.currency.clone(),
                 });
             }
             None => {
@@ -280,15 +284,8 @@ pub async fn settle(
     for a in &admitted {
         let counts =
             used.is_some() && (a.provider_id.is_none() || a.provider_id.as_deref() == used);
-        let currency_of = match state.store.budget_by_id(&a.budget_id).await {
-            Ok(b) => b.map(|b| b.currency),
-            Err(e) => {
-                tracing::warn!(error = %e, "budget not settled");
-                continue;
-            }
-        };
-        let actual = match (counts, cost, currency_of) {
-            (true, Some((amount, currency)), Some(c)) if c == currency => Decimal::from_str(amount)
+        let actual = match (counts, cost) {
+            (true, Some((amount, currency))) if currency == a.currency => Decimal::from_str(amount)
                 .ok()
                 .and_then(budget::to_nanos)
                 .unwrap_or(a.expected),

@@ -2,7 +2,8 @@
 //! expected cost to the window only while the total stays at or below the stop threshold,
 //! so instances sharing a database never admit past it between them; the rated cost later
 //! replaces the expected one (`adjust_budget`), which is the only way spend can pass the
-//! threshold, by at most what was in flight.
+//! threshold, by at most what was in flight. Both run on the counter connections (see
+//! [`Store`]'s `counters`): on PostgreSQL their commits do not wait for the disk.
 
 use crate::{Result, Store, new_id, now_ms};
 use sqlx::Row;
@@ -112,17 +113,6 @@ impl Store {
         Ok(row.as_ref().map(from_row))
     }
 
-    /// A budget by id alone (settling a send whose organisation is known already).
-    pub async fn budget_by_id(&self, id: &str) -> Result<Option<BudgetRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM budgets WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.as_ref().map(from_row))
-    }
-
     /// Every budget of the organisation (a handful: one per scope and period).
     pub async fn budgets(&self, org_id: &str) -> Result<Vec<BudgetRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -190,7 +180,7 @@ impl Store {
         .bind(window)
         .bind(expected)
         .bind(stop)
-        .fetch_optional(self.writer())
+        .fetch_optional(&self.counters)
         .await?;
         Ok(row.map(|r| r.get(0)))
     }
@@ -207,7 +197,7 @@ impl Store {
         .bind(budget_id)
         .bind(window)
         .bind(delta)
-        .fetch_one(self.writer())
+        .fetch_one(&self.counters)
         .await?;
         Ok(row.get(0))
     }

@@ -100,11 +100,11 @@ pub struct Store {
     /// Where writes go: on SQLite a pool of one connection, so writers queue here in order
     /// instead of sleeping in SQLite's busy handler; on PostgreSQL the same pool.
     writer: AnyPool,
-    /// Where caller-ID cap counters are reserved: on PostgreSQL a few connections that do
-    /// not wait for the WAL flush at commit (`synchronous_commit = off`), since a send
-    /// waits on this statement; the increment is still atomic and seen by every instance
-    /// at once, only a database crash can forget the last fraction of a second of counts.
-    /// On SQLite the writer.
+    /// Where caller-ID cap counters and budget spend are counted: on PostgreSQL a few
+    /// connections that do not wait for the WAL flush at commit (`synchronous_commit =
+    /// off`), since a send waits on these statements; an increment is still atomic and seen
+    /// by every instance at once, only a database crash can forget the last fraction of a
+    /// second of counts. On SQLite the writer.
     counters: AnyPool,
     backend: Backend,
     url: String,

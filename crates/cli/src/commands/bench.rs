@@ -29,6 +29,8 @@ pub enum BenchCommand {
     /// Caller-ID selection from a number pool at a steady rate, against reading one
     /// carrier's numbers.
     Pool(super::bench_pool::PoolArgs),
+    /// A send's budget bookkeeping (admit, settle) at a steady rate, against a one-row read.
+    Budget(super::bench_budget::BudgetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +64,7 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
         }
         BenchCommand::Smtp(args) => super::bench_smtp::run(&args),
         BenchCommand::Pool(args) => super::bench_pool::run(global, &args),
+        BenchCommand::Budget(args) => super::bench_budget::run(global, &args),
     }
 }
 

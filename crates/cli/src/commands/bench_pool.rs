@@ -36,7 +36,7 @@ const AREAS: &[&str] = &[
     "212", "213", "305", "312", "415", "617", "702", "713", "818", "646",
 ];
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -46,7 +46,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs `op` `rate` times a second for `seconds`, each on its own task so that a slow one
 /// does not delay the schedule; the latencies in microseconds, sorted.
-async fn paced<F, Fut>(rate: u32, seconds: u64, op: F) -> Result<Vec<f64>>
+pub(super) async fn paced<F, Fut>(rate: u32, seconds: u64, op: F) -> Result<Vec<f64>>
 where
     F: Fn(u64) -> Fut,
     Fut: std::future::Future<Output = Result<()>> + Send + 'static,
