@@ -273,3 +273,51 @@ async fn a_spent_provider_is_routed_around_until_every_one_is() {
         );
     }
 }
+
+/// Calls are admitted on a one-minute expectation and settled on their talk time: the spend
+/// passes the stop by exactly what the admitted calls ran over that expectation, the bound
+/// the admission gives, and then nothing more is admitted.
+#[tokio::test]
+async fn calls_overshoot_the_stop_only_by_what_was_in_flight() {
+    for t in testing::all().await {
+        let s = start_sandboxed(t.store.clone(), 57, 60.0).await;
+        let (_, key) = tenant(&t.store, Role::Admin).await;
+        let three_minutes = PROFILE.replace(r#""secs": 1"#, r#""secs": 180"#);
+        let voice = "prefix,destination,rate,increment\n1,USA,0.10,60/60\n".to_string();
+        s.sandbox_carrier(&key, "Voice", "twilio", &three_minutes, &[("voice", voice)])
+            .await;
+        let (status, b) = s
+            .post(
+                "/v1/budgets",
+                &key,
+                json!({"scope": {"kind": "organization"}, "period": "daily", "amount": "1.00", "currency": "USD"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{b}");
+        let id = b["id"].as_str().expect("id").to_string();
+        let call = |i: usize| json!({"to": format!("+1312555{:04}", i), "answer_url": "https://app.example/answer"});
+        let mut admitted = 0;
+        for i in 0..12 {
+            let (status, body) = s.post("/v1/calls", &key, call(i)).await;
+            match status {
+                StatusCode::ACCEPTED => admitted += 1,
+                StatusCode::PAYMENT_REQUIRED => {}
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        assert_eq!(admitted, 9, "0.10 expected each against a stop of 0.95");
+        // Each ran three minutes (0.30): settled, the spend is 9 × 0.30 = 2.70, over the
+        // stop by 9 × (0.30 − 0.10), the in-flight excess, and no more.
+        let mut spent = Value::Null;
+        for _ in 0..400 {
+            spent = budget(&s, &key, &id).await["window"]["spent"].clone();
+            if spent == "2.7" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(spent, "2.7");
+        let (status, _) = s.post("/v1/calls", &key, call(99)).await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    }
+}
