@@ -299,6 +299,21 @@ impl Store {
         Ok(row.map(|r| u32::try_from(r.get::<i64, _>(0)).unwrap_or(u32::MAX)))
     }
 
+    /// Gives back one reserved use (a send that will not go out after all, such as a
+    /// replayed request).
+    pub async fn return_use(&self, number_id: &str, day: &str, channel: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE number_usage SET count = count - 1 \
+             WHERE number_id = $1 AND day = $2 AND channel = $3 AND count > 0",
+        )
+        .bind(number_id)
+        .bind(day)
+        .bind(channel)
+        .execute(&self.counters)
+        .await?;
+        Ok(())
+    }
+
     /// The number a contact last received from through this pool.
     pub async fn sticky_sender(&self, pool_id: &str, contact: &str) -> Result<Option<String>> {
         let row =

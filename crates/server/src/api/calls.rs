@@ -202,8 +202,9 @@ pub async fn place(
         .await?;
     let (stored, replayed) = outbound::launch(&state, stored, claim.as_ref())?;
     if replayed {
-        // The first request's send counts; this one's admissions go back.
-        crate::spend::give_back(&state, &routed.budgets).await;
+        // A concurrent request with the same key stored it first: what this one reserved
+        // (budget admissions, a pool number's use) goes back.
+        routed.give_back(&state).await;
     }
     Ok(outbound::accepted(routed.shown(shown(&stored)), replayed))
 }

@@ -166,6 +166,24 @@ impl Routed {
         serde_json::to_string(&v).map_err(ApiError::internal)
     }
 
+    /// Gives back what routing this send reserved, when it will not go out (a replay of
+    /// an earlier request): its budget admissions and its pool number's use.
+    pub async fn give_back(&self, state: &Shared) {
+        crate::spend::give_back(state, &self.budgets).await;
+        let Some(sender) = &self.sender else { return };
+        let (Some(number), Some(day), Some(channel)) = (
+            sender["number_id"].as_str(),
+            sender["pool_usage"]["day"].as_str(),
+            sender["pool_usage"]["channel"].as_str(),
+        ) else {
+            return;
+        };
+        state.pools.forget();
+        if let Err(e) = state.store.return_use(number, day, channel).await {
+            tracing::warn!(number, error = %e, "pool use not returned");
+        }
+    }
+
     /// The response to a send: the stored record, with the chosen sender as `from` before
     /// a provider has taken it.
     pub fn shown(&self, mut view: serde_json::Value) -> serde_json::Value {
