@@ -4,7 +4,7 @@
 //! add and compare it atomically in a 64-bit integer, exactly: costs are rounded up to the
 //! nano-unit (never under-counted), limits down.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -156,21 +156,9 @@ pub fn window(period: Period, at: DateTime<Utc>, tz: Tz) -> Window {
     };
     Window {
         key,
-        starts_at: start_of(first, tz),
-        ends_at: start_of(next, tz),
+        starts_at: crate::timezone::day_start(first, tz),
+        ends_at: crate::timezone::day_start(next, tz),
     }
-}
-
-/// The first instant of a local date (a date whose midnight a DST jump skips starts at the
-/// first instant that exists).
-fn start_of(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = date.and_time(chrono::NaiveTime::MIN);
-    (0..4)
-        .find_map(|h| {
-            tz.from_local_datetime(&(midnight + chrono::Duration::hours(h)))
-                .earliest()
-        })
-        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// Where a window's spend stands.
@@ -206,6 +194,7 @@ pub fn admits(limits: &Limits, committed_nanos: i64, expected_nanos: i64) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
 

@@ -3,7 +3,7 @@
 //! zone a number may be in — a call at 10 pm local time breaks the law in many places, so
 //! a number whose prefix spans several zones counts as quiet if any of them is.
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -45,6 +45,19 @@ pub fn zones(digits: &str) -> &'static [Tz] {
         .rev()
         .find_map(|n| m.by_prefix.get(&digits[..n]))
         .map_or(&[], Vec::as_slice)
+}
+
+/// The first instant of a local date in a zone: midnight, or where a DST jump skips
+/// midnight that day, the first instant that exists. Daily caps and budget windows start
+/// here.
+pub fn day_start(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = date.and_time(NaiveTime::MIN);
+    (0..4)
+        .find_map(|h| {
+            tz.from_local_datetime(&(midnight + Duration::hours(h)))
+                .earliest()
+        })
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// A daily window in which nobody may be called or messaged, in the recipient's local

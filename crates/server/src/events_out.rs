@@ -70,6 +70,30 @@ pub async fn emit(state: &Shared, org: &str, event_type: &str, data: Value) -> A
     Ok(())
 }
 
+/// Records a usage warning (a pool's, the free tier's, a budget's) unless it was given
+/// already for its scope, window and threshold, and only then logs it and tells the
+/// organisation as `event_type` with `data`: once across every instance.
+pub async fn warn_once(
+    state: &Shared,
+    org: &str,
+    warning: &switchyard_store::UsageWarning,
+    event_type: &str,
+    data: Value,
+) -> ApiResult<()> {
+    if state.store.record_usage_warning(org, warning).await? {
+        tracing::warn!(
+            org,
+            scope = warning.scope,
+            window = warning.window,
+            threshold = warning.threshold,
+            event_type,
+            "usage warning"
+        );
+        emit(state, org, event_type, data).await?;
+    }
+    Ok(())
+}
+
 /// Emits `{kind}.status` with the record as the API shows it (metadata parsed).
 pub async fn status(
     state: &Shared,

@@ -172,11 +172,13 @@ fn log(step: Step, provider_id: Option<&str>, outcome: &'static str, detail: Str
     }
 }
 
-/// Whether a provider is the organisation's link to the platform's account.
-fn platform_link(p: &ProviderRecord) -> bool {
+/// The platform provider a provider of the organisation links to, if it is such a link.
+fn platform_source(p: &ProviderRecord) -> Option<String> {
     serde_json::from_str::<Value>(&p.settings)
-        .ok()
-        .is_some_and(|s| s.get("platform_provider_id").is_some())
+        .ok()?
+        .get("platform_provider_id")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The providers a buying step tries: those listed (in order), else every provider that
@@ -188,7 +190,7 @@ pub async fn own_buyers(
 ) -> ApiResult<Vec<ProviderRecord>> {
     let all = state.store.all_providers(org).await?;
     let usable = |p: &ProviderRecord| {
-        !platform_link(p)
+        platform_source(p).is_none()
             && adapters::adapter_for(state, p)
                 .ok()
                 .is_some_and(|a| a.numbers.is_some())
@@ -325,12 +327,10 @@ async fn link_to_platform(
     platform: &ProviderRecord,
 ) -> ApiResult<ProviderRecord> {
     let existing = state.store.all_providers(org).await?;
-    if let Some(p) = existing.into_iter().find(|p| {
-        serde_json::from_str::<Value>(&p.settings)
-            .ok()
-            .and_then(|s| s.get("platform_provider_id").cloned())
-            == Some(json!(platform.id))
-    }) {
+    if let Some(p) = existing
+        .into_iter()
+        .find(|p| platform_source(p).as_deref() == Some(platform.id.as_str()))
+    {
         return Ok(p);
     }
     let mut settings: Value = serde_json::from_str(&platform.settings).unwrap_or(json!({}));
@@ -369,18 +369,8 @@ pub async fn warn_usage(
             capacity,
             created_at: chrono::Utc::now().timestamp_millis(),
         };
-        if state.store.record_usage_warning(org, &warning).await? {
-            tracing::warn!(
-                org,
-                scope,
-                window,
-                threshold,
-                used,
-                capacity,
-                "usage warning"
-            );
-            crate::events_out::emit(state, org, "usage.warning", json!(warning)).await?;
-        }
+        let data = json!(warning);
+        crate::events_out::warn_once(state, org, &warning, "usage.warning", data).await?;
     }
     Ok(())
 }

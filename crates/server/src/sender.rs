@@ -148,16 +148,11 @@ fn local_date(e164_digits: &str, at: DateTime<Utc>) -> NaiveDate {
 
 /// When a number's current local day began (UTC midnight when its zone is unknown).
 pub fn local_day_start(e164_digits: &str, now: DateTime<Utc>) -> DateTime<Utc> {
-    let midnight = local_date(e164_digits, now).and_time(chrono::NaiveTime::MIN);
-    match switchyard_core::timezone::zones(e164_digits).first() {
-        // A zone whose midnight does not exist that day (a DST jump at 00:00) starts the
-        // day at the earliest instant that does.
-        Some(tz) => midnight
-            .and_local_timezone(*tz)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| now - chrono::Duration::hours(24)),
-        None => midnight.and_utc(),
+    let zone = zone_of(e164_digits);
+    let today = date_in(zone, now);
+    match zone {
+        Some(tz) => switchyard_core::timezone::day_start(today, tz),
+        None => today.and_time(chrono::NaiveTime::MIN).and_utc(),
     }
 }
 

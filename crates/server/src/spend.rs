@@ -50,12 +50,11 @@ pub fn limits_of(b: &BudgetRecord) -> Option<(Limits, Period)> {
 
 /// The organisation's time zone (UTC when unset or unknown).
 pub async fn zone_of(state: &Shared, org: &str) -> ApiResult<chrono_tz::Tz> {
-    Ok(state
-        .store
-        .org_time_zone(org)
-        .await?
-        .parse()
-        .unwrap_or(chrono_tz::UTC))
+    Ok(zone_named(&state.budgets(org).await?.1))
+}
+
+fn zone_named(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
 }
 
 /// The expected cost, in nano-units, of sending through `provider` in `currency`.
@@ -107,25 +106,18 @@ async fn warn(state: &Shared, b: &BudgetRecord, window: &str, threshold: i64, sp
     if !state.first_warning(&warning.scope, window, threshold == b.stop_pct) {
         return;
     }
-    match state.store.record_usage_warning(&b.org_id, &warning).await {
-        Ok(true) => {
-            let event = if threshold == b.stop_pct {
-                "budget.stopped"
-            } else {
-                "budget.alert"
-            };
-            tracing::warn!(budget = b.id, window, threshold, "budget threshold reached");
-            let data = json!({
-                "budget_id": b.id, "scope": b.scope_kind, "scope_id": b.scope_ref, "period": b.period,
-                "window": window, "threshold_pct": threshold, "spent": budget::from_nanos(spent).to_string(),
-                "amount": b.amount, "currency": b.currency,
-            });
-            if let Err(e) = crate::events_out::emit(state, &b.org_id, event, data).await {
-                tracing::warn!(error = ?e.message, "budget event not queued");
-            }
-        }
-        Ok(false) => {}
-        Err(e) => tracing::warn!(error = %e, "budget warning not recorded"),
+    let event = if threshold == b.stop_pct {
+        "budget.stopped"
+    } else {
+        "budget.alert"
+    };
+    let data = json!({
+        "budget_id": b.id, "scope": b.scope_kind, "scope_id": b.scope_ref, "period": b.period,
+        "window": window, "threshold_pct": threshold, "spent": budget::from_nanos(spent).to_string(),
+        "amount": b.amount, "currency": b.currency,
+    });
+    if let Err(e) = crate::events_out::warn_once(state, &b.org_id, &warning, event, data).await {
+        tracing::warn!(budget = b.id, error = ?e.message, "budget warning not recorded");
     }
 }
 
@@ -143,7 +135,7 @@ pub async fn admit(
     if budgets.is_empty() {
         return Ok(Vec::new());
     }
-    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = zone_named(&zone);
     let now = Utc::now();
     let mut admitted: Vec<Admission> = Vec::new();
     let mut last_refusal = None;
