@@ -268,12 +268,24 @@ impl RoutingSnapshot {
         usage: Usage,
         at_ms: i64,
     ) -> Option<Cost> {
+        self.terms_for(provider, digits, channel, at_ms)
+            .map(|terms| rate_usage(&terms, usage))
+    }
+
+    /// The price terms of one provider's open rate towards `digits`, if it has one.
+    pub fn terms_for(
+        &self,
+        provider: &ProviderId,
+        digits: &str,
+        channel: Channel,
+        at_ms: i64,
+    ) -> Option<Terms> {
         let idx = usize::from(*self.by_id.get(provider)?);
         let mut slots = vec![None; self.providers.len()];
         self.matches(digits.as_bytes(), channel, at_ms, &mut slots);
         let index = self.indexes[channel.index()].as_ref()?;
         let rate = slots[idx]?;
-        (!index.rate(rate).closed).then(|| rate_usage(&index.terms(rate), usage))
+        (!index.rate(rate).closed).then(|| index.terms(rate))
     }
 
     /// Decides where a request goes.

@@ -6,6 +6,7 @@ mod audit;
 mod budgets;
 mod calls;
 mod consent;
+mod costs;
 mod decisions;
 mod decks;
 mod emails;
@@ -24,12 +25,14 @@ mod provisioning;
 mod templates;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod usage;
 mod webhook_events;
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use budgets::{BudgetRecord, NewBudget};
 pub use calls::{CallRecord, CallTimes, NewCall};
 pub use consent::{Block, DoNotContact, OptOut};
+pub use costs::{CostComponent, NewCostComponent};
 pub use decisions::DecisionEntry;
 pub use decks::{DeckMeta, NewDeck};
 pub use emails::{EmailEventRecord, EmailRecord, NewEmail, NewEmailEvent, Suppression};
@@ -49,6 +52,7 @@ pub use pools::{DayUsage, NumberPlace, PoolMember, PoolRecord};
 pub use providers::{NewProvider, ProviderRecord};
 pub use provisioning::{NumberFacts, ProvisioningRecord, ProvisioningStart, UsageWarning};
 pub use templates::TemplateRecord;
+pub use usage::{Dimension, RollupQuery};
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -3,6 +3,7 @@
 //! each attempt at a provider is written before the provider is called, so an interrupted
 //! attempt is visible afterwards; and a status only ever moves forward.
 
+use crate::costs::insert_component;
 use crate::{Result, Store, new_id, now_ms};
 use sqlx::Row;
 
@@ -21,7 +22,7 @@ pub enum Outbox {
 }
 
 impl Outbox {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Outbox::Messages => "messages",
             Outbox::Calls => "calls",
@@ -29,7 +30,7 @@ impl Outbox {
         }
     }
 
-    fn attempts(self) -> &'static str {
+    pub(crate) fn attempts(self) -> &'static str {
         match self {
             Outbox::Messages => "message_attempts",
             Outbox::Calls => "call_attempts",
@@ -37,7 +38,7 @@ impl Outbox {
         }
     }
 
-    fn parent(self) -> &'static str {
+    pub(crate) fn parent(self) -> &'static str {
         match self {
             Outbox::Messages => "message_id",
             Outbox::Calls => "call_id",
@@ -183,6 +184,8 @@ pub struct CostText<'a> {
     pub baseline: Option<&'a str>,
     /// Currency of both.
     pub currency: &'a str,
+    /// The cost as an invoice line, recorded with it.
+    pub part: Option<&'a crate::NewCostComponent>,
 }
 
 /// Filters of an outbox listing; empty fields do not filter.
@@ -241,12 +244,14 @@ pub(crate) fn bind_filter<'q>(
         .bind(limit as i64 + 1)
 }
 
-/// The update that ends dispatching; the status moves only forward.
-fn dispatched_update<'q>(
+/// The update that ends dispatching (the status moves only forward), with the cost's
+/// invoice line when the cost is known now.
+async fn write_dispatched(
+    conn: &mut sqlx::AnyConnection,
     outbox: Outbox,
-    id: &'q str,
-    d: &Dispatched<'q>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    id: &str,
+    d: &Dispatched<'_>,
+) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE {} SET dispatched = 1, status = CASE WHEN status_rank < $1 THEN $2 ELSE status END, \
          status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, {} = $4, \
@@ -269,6 +274,12 @@ fn dispatched_update<'q>(
     .bind(d.cost.map(|c| c.cost))
     .bind(d.cost.and_then(|c| c.baseline))
     .bind(d.cost.map(|c| c.currency))
+    .execute(&mut *conn)
+    .await?;
+    if let Some(part) = d.cost.and_then(|c| c.part) {
+        insert_component(conn, part).await?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -450,9 +461,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(d) = then {
-            dispatched_update(outbox, parent_id, d)
-                .execute(&mut *tx)
-                .await?;
+            write_dispatched(&mut tx, outbox, parent_id, d).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -497,9 +506,9 @@ impl Store {
         id: &str,
         d: &Dispatched<'_>,
     ) -> Result<()> {
-        dispatched_update(outbox, id, d)
-            .execute(self.writer())
-            .await?;
+        let mut tx = self.writer().begin().await?;
+        write_dispatched(&mut tx, outbox, id, d).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -533,6 +542,7 @@ impl Store {
         to: &StatusMove<'_>,
     ) -> Result<bool> {
         let cost = to.cost;
+        let mut tx = self.writer().begin().await?;
         let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {} SET status = $1, status_rank = $2, error_code = COALESCE($3, error_code), \
              provider_price = COALESCE($4, provider_price), cost = COALESCE($5, cost), \
@@ -549,9 +559,15 @@ impl Store {
         .bind(cost.map(|c| c.currency))
         .bind(now_ms())
         .bind(id)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        if changed == 1
+            && let Some(part) = cost.and_then(|c| c.part)
+        {
+            insert_component(&mut tx, part).await?;
+        }
+        tx.commit().await?;
         Ok(changed == 1)
     }
 

@@ -143,6 +143,60 @@ pub fn rate_usage(terms: &Terms, usage: Usage) -> Cost {
     }
 }
 
+/// A rated cost as an invoice line: quantity × unit price + fee. Kept beside the total so a
+/// user can check every cent of a call or message against the carrier's rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Breakdown {
+    /// Billed units.
+    pub quantity: u64,
+    /// `second`, `segment` or `recipient`.
+    pub unit: &'static str,
+    /// Price per unit.
+    pub unit_price: Decimal,
+    /// Fixed part (connection fee); zero for unanswered calls.
+    pub fee: Decimal,
+}
+
+/// Splits the rating of `usage` under `terms` into quantity, unit price and fee.
+pub fn breakdown(terms: &Terms, usage: Usage) -> Breakdown {
+    match usage {
+        Usage::Call {
+            answered,
+            duration_secs,
+        } => Breakdown {
+            quantity: if answered {
+                billed_seconds(duration_secs, terms.increment, terms.min_duration)
+            } else {
+                0
+            },
+            unit: "second",
+            unit_price: terms.rate / Decimal::from(60),
+            fee: if answered {
+                terms.connection_fee
+            } else {
+                Decimal::ZERO
+            },
+        },
+        Usage::Message { segments } => Breakdown {
+            quantity: u64::from(segments),
+            unit: "segment",
+            unit_price: terms.rate,
+            fee: terms.connection_fee,
+        },
+        Usage::Email {
+            recipients,
+            attachments,
+        } => Breakdown {
+            quantity: u64::from(recipients),
+            unit: "recipient",
+            unit_price: terms.rate / Decimal::from(1000)
+                + terms.connection_fee
+                + terms.attachment_fee * Decimal::from(attachments),
+            fee: Decimal::ZERO,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +296,44 @@ mod tests {
             },
         );
         assert_eq!(c.total.amount, dec!(0.003));
+    }
+
+    #[test]
+    fn the_breakdown_adds_up_to_the_rated_total() {
+        let t = terms(dec!(0.9), dec!(0.01), (6, 6));
+        for usage in [
+            Usage::Call {
+                answered: true,
+                duration_secs: 61,
+            },
+            Usage::Call {
+                answered: false,
+                duration_secs: 0,
+            },
+            Usage::Message { segments: 3 },
+            Usage::Email {
+                recipients: 7,
+                attachments: 2,
+            },
+        ] {
+            let b = breakdown(&t, usage);
+            let line = b.fee + b.unit_price * Decimal::from(b.quantity);
+            let total = rate_usage(&t, usage).total.amount;
+            assert!(
+                (line - total).abs() < dec!(0.000000000001),
+                "{usage:?}: {line} vs {total}"
+            );
+        }
+        assert_eq!(
+            breakdown(
+                &t,
+                Usage::Call {
+                    answered: true,
+                    duration_secs: 61
+                }
+            )
+            .quantity,
+            66
+        );
     }
 }

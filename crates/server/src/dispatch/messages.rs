@@ -126,16 +126,16 @@ impl Outbound for MessageRecord {
         let usage = Usage::Message {
             segments: u32::try_from(self.segments).unwrap_or(1),
         };
-        super::rate(
-            state,
-            &self.org_id,
-            &self.to,
-            channel,
+        let req = super::RateRequest {
+            org: &self.org_id,
+            resource_id: &self.id,
+            to: &self.to,
+            channel: channel,
             usage,
-            &step.provider_id,
-            &self.plan,
-        )
-        .await
+            provider_id: &step.provider_id,
+            plan: &self.plan,
+        };
+        super::rate(state, req).await
     }
 
     async fn accepted(

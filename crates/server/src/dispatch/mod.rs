@@ -194,7 +194,8 @@ async fn breaker_open(state: &Shared, org: &str, provider_id: &str) -> bool {
         })
 }
 
-/// A rated cost and its baseline, as decimal text, with their currency.
+/// A rated cost and its baseline, as decimal text, with their currency, and the cost as an
+/// invoice line.
 pub struct Rated {
     /// Cost on the provider used.
     pub cost: String,
@@ -202,6 +203,8 @@ pub struct Rated {
     pub baseline: Option<String>,
     /// Currency.
     pub currency: String,
+    /// The cost component recorded with it.
+    pub part: switchyard_store::NewCostComponent,
 }
 
 impl Rated {
@@ -211,43 +214,73 @@ impl Rated {
             cost: &self.cost,
             baseline: self.baseline.as_deref(),
             currency: &self.currency,
+            part: Some(&self.part),
         }
     }
 }
 
-/// Rates usage on `provider_id`'s deck and on the baseline: the organisation's reference
+/// What to rate: an entry's usage on the provider it went through.
+pub struct RateRequest<'a> {
+    /// Organisation.
+    pub org: &'a str,
+    /// The call's, message's or email's id.
+    pub resource_id: &'a str,
+    /// Destination (empty for emails).
+    pub to: &'a str,
+    /// Channel.
+    pub channel: switchyard_core::Channel,
+    /// What was used.
+    pub usage: Usage,
+    /// Provider used.
+    pub provider_id: &'a str,
+    /// The entry's plan (its dearest step is the baseline without a reference provider).
+    pub plan: &'a str,
+}
+
+/// Rates usage on the provider's deck and on the baseline: the organisation's reference
 /// provider, or the dearest provider of the plan. `None` without an open rate.
-pub async fn rate(
-    state: &Shared,
-    org: &str,
-    to: &str,
-    channel: switchyard_core::Channel,
-    usage: Usage,
-    provider_id: &str,
-    plan: &str,
-) -> Option<Rated> {
-    let routing = state.routing.for_org(org).await.ok()?;
+pub async fn rate(state: &Shared, req: RateRequest<'_>) -> Option<Rated> {
+    use switchyard_core::rating::{breakdown, rate_usage};
+    let routing = state.routing.for_org(req.org).await.ok()?;
     let snapshot = routing.router.current();
-    let digits = to.trim_start_matches('+');
+    let digits = req.to.trim_start_matches('+');
     let now = chrono::Utc::now().timestamp_millis();
-    let on = |id: &str| {
-        snapshot
-            .rate_event(&id.into(), digits, channel, usage, now)
-            .map(|c| c.total)
-    };
-    let cost = on(provider_id)?;
+    let terms_on = |id: &str| snapshot.terms_for(&id.into(), digits, req.channel, now);
+    let on = |id: &str| terms_on(id).map(|t| rate_usage(&t, req.usage).total);
+    let terms = terms_on(req.provider_id)?;
+    let cost = rate_usage(&terms, req.usage).total;
     let baseline = match &snapshot.policy().baseline_provider {
         Some(reference) => on(reference),
-        None => serde_json::from_str::<Vec<PlanStep>>(plan)
+        None => serde_json::from_str::<Vec<PlanStep>>(req.plan)
             .unwrap_or_default()
             .iter()
             .filter_map(|step| on(&step.provider_id))
             .max_by(|a, b| a.amount.cmp(&b.amount)),
     };
+    let line = breakdown(&terms, req.usage);
+    let (resource_kind, component) = match req.channel {
+        switchyard_core::Channel::Voice => ("call", "telephony"),
+        switchyard_core::Channel::Email => ("email", "email"),
+        _ => ("message", "messaging"),
+    };
     Some(Rated {
         cost: cost.amount.normalize().to_string(),
         baseline: baseline.map(|b| b.amount.normalize().to_string()),
         currency: cost.currency.to_string(),
+        part: switchyard_store::NewCostComponent {
+            org_id: req.org.to_owned(),
+            resource_kind: resource_kind.into(),
+            resource_id: req.resource_id.to_owned(),
+            component: component.into(),
+            provider_id: req.provider_id.to_owned(),
+            period: String::new(),
+            quantity: line.quantity.into(),
+            unit: line.unit.into(),
+            unit_price: line.unit_price.normalize(),
+            fee: line.fee.normalize(),
+            amount: cost.amount.normalize(),
+            currency: cost.currency.to_string(),
+        },
     })
 }
 
@@ -690,17 +723,47 @@ async fn reconcile<T: Outbound>(state: &Shared) {
     }
 }
 
-/// Takes over messages and calls whose dispatcher died (their lease ran out), and asks
-/// providers about those whose reports went missing, until the task is dropped.
+/// A send a provider took that has heard nothing for this long is counted in the usage
+/// rollups as it stands (some providers never confirm delivery).
+const TALLY_QUIET_MS: i64 = 24 * 3600 * 1000;
+
+/// Counts finished entries in the usage rollups.
+async fn tally<T: Outbound>(state: &Shared) {
+    let store = &state.store;
+    if let Err(e) = store
+        .tally_finished(T::OUTBOX, T::FINAL_RANK, TALLY_QUIET_MS, 500)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot count finished entries in the usage rollups");
+    }
+}
+
+/// Records this month's rental of every number with a monthly cost.
+async fn record_rentals(state: &Shared) {
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    if let Err(e) = state.store.record_number_rentals(&month).await {
+        tracing::warn!(error = %e, "cannot record number rentals");
+    }
+}
+
+/// Takes over messages and calls whose dispatcher died (their lease ran out), asks providers
+/// about those whose reports went missing, counts finished sends in the usage rollups and
+/// records number rentals, until the task is dropped.
 pub async fn recover(state: Shared) {
     let mut round = 0u32;
     loop {
         resume::<switchyard_store::MessageRecord>(&state).await;
         resume::<switchyard_store::CallRecord>(&state).await;
         resume::<switchyard_store::EmailRecord>(&state).await;
+        tally::<switchyard_store::MessageRecord>(&state).await;
+        tally::<switchyard_store::CallRecord>(&state).await;
+        tally::<switchyard_store::EmailRecord>(&state).await;
         if round.is_multiple_of(5) {
             reconcile::<switchyard_store::MessageRecord>(&state).await;
             reconcile::<switchyard_store::CallRecord>(&state).await;
+        }
+        if round.is_multiple_of(1800) {
+            record_rentals(&state).await;
         }
         round = round.wrapping_add(1);
         tokio::time::sleep(Duration::from_secs(2)).await;
