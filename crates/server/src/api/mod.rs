@@ -1,5 +1,6 @@
 //! The HTTP API: routes, their OpenAPI document, and the layers around them.
 
+pub mod analytics;
 pub mod budgets;
 pub mod calls;
 pub mod consent;
@@ -120,6 +121,9 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(budgets::create, budgets::list))
         .routes(routes!(budgets::get, budgets::update, budgets::delete))
         .routes(routes!(budgets::set_time_zone))
+        .routes(routes!(analytics::spend))
+        .routes(routes!(analytics::carriers))
+        .routes(routes!(analytics::savings))
         .routes(routes!(calls::place, calls::list))
         .routes(routes!(calls::get))
         .routes(routes!(calls::hangup))
