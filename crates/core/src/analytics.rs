@@ -299,7 +299,12 @@ mod tests {
     #[test]
     fn a_failover_counts_against_the_provider_that_failed() {
         let rows = aggregate(&[call("b", Outcome::Succeeded, &["a"])]);
-        let get = |p: &str| rows.iter().find(|(k, _)| k.provider_id == p).unwrap().1;
+        let get = |p: &str| {
+            rows.iter()
+                .find(|(k, _)| k.provider_id == p)
+                .expect("row")
+                .1
+        };
         assert_eq!(get("a").attempts, 1);
         assert_eq!(get("a").failovers, 1);
         assert_eq!(get("a").cost_nanos, 0);
@@ -337,7 +342,7 @@ mod tests {
     #[test]
     fn buckets_follow_the_time_zone() {
         let hour = 1_767_222_000_000; // 2025-12-31T23:00:00Z
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let berlin: Tz = "Europe/Berlin".parse().expect("zone");
         assert_eq!(
             bucket_of(hour, TimeBucket::Day, chrono_tz::UTC),
             "2025-12-31"
@@ -356,7 +361,7 @@ mod tests {
         let mut send = call("a", Outcome::Succeeded, &[]);
         send.baseline = None;
         let rows = aggregate(&[send]);
-        let c = rows.values().next().unwrap();
+        let c = rows.values().next().expect("row");
         assert_eq!(c.baseline_nanos, c.cost_nanos);
         assert_eq!(Savings::of(c).saved, Decimal::ZERO);
     }

@@ -1,5 +1,6 @@
-//! Cost components: what each call, message, email and number cost, part by part. Rating
-//! writes the telephony, messaging or email part with the cost itself; AI calls add their
+//! Cost components: what each call, message, email and number cost, part by part. The part
+//! rated on the provider's deck (telephony, messaging, email) is written on the entry by the
+//! statement that writes its cost, so it costs the send no extra write; AI calls add their
 //! STT, LLM, TTS and platform parts through [`Store::add_cost_component`]; number rental is
 //! recorded once per number and month by [`Store::record_number_rentals`].
 
@@ -40,14 +41,14 @@ pub struct NewCostComponent {
 }
 
 /// A recorded cost part.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CostComponent {
     /// See [`NewCostComponent::component`].
     pub component: String,
     /// Who charges it.
     pub provider_id: String,
     /// The month of a recurring part, else empty.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub period: String,
     /// Quantity, decimal text.
     pub quantity: String,
@@ -63,6 +64,28 @@ pub struct CostComponent {
     pub currency: String,
     /// Unix ms.
     pub created_at: i64,
+}
+
+impl CostComponent {
+    fn recorded(c: &NewCostComponent, at: i64) -> Self {
+        CostComponent {
+            component: c.component.clone(),
+            provider_id: c.provider_id.clone(),
+            period: c.period.clone(),
+            quantity: c.quantity.normalize().to_string(),
+            unit: c.unit.clone(),
+            unit_price: c.unit_price.normalize().to_string(),
+            fee: c.fee.normalize().to_string(),
+            amount: c.amount.normalize().to_string(),
+            currency: c.currency.clone(),
+            created_at: at,
+        }
+    }
+}
+
+/// The rated part as JSON, as entries keep it.
+pub(crate) fn line_json(c: &NewCostComponent) -> String {
+    serde_json::to_string(&CostComponent::recorded(c, now_ms())).unwrap_or_default()
 }
 
 /// Inserts a part unless the same part is already recorded; true when stored now.
@@ -104,12 +127,34 @@ impl Store {
         insert_component(&mut conn, c).await
     }
 
-    /// The cost parts of a call, message, email or number, in the order they were recorded.
-    pub async fn cost_components(&self, resource_id: &str) -> Result<Vec<CostComponent>> {
+    /// The cost parts of a call, message or email: the part rated on its provider's deck,
+    /// then those added since, in the order they were recorded.
+    pub async fn cost_components(
+        &self,
+        outbox: crate::Outbox,
+        id: &str,
+    ) -> Result<Vec<CostComponent>> {
+        let line: Option<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT cost_line FROM {} WHERE id = $1",
+            outbox.table()
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .and_then(|r| r.get(0));
+        let mut parts: Vec<CostComponent> = line
+            .and_then(|l| serde_json::from_str(&l).ok())
+            .into_iter()
+            .collect();
+        parts.extend(self.added_components(id).await?);
+        Ok(parts)
+    }
+
+    /// The parts recorded in the table for a resource (AI parts, number rental), in order.
+    pub async fn added_components(&self, resource_id: &str) -> Result<Vec<CostComponent>> {
         let rows = sqlx::query(
             "SELECT component, provider_id, period, quantity, unit, unit_price, fee, amount, \
-             currency, created_at FROM cost_components WHERE resource_id = $1 \
-             ORDER BY id",
+             currency, created_at FROM cost_components WHERE resource_id = $1 ORDER BY id",
         )
         .bind(resource_id)
         .fetch_all(self.pool())

@@ -22,6 +22,7 @@ mod outbox;
 mod pools;
 mod providers;
 mod provisioning;
+mod synthetic;
 mod templates;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -51,6 +52,7 @@ pub use outbox::{
 pub use pools::{DayUsage, NumberPlace, PoolMember, PoolRecord};
 pub use providers::{NewProvider, ProviderRecord};
 pub use provisioning::{NumberFacts, ProvisioningRecord, ProvisioningStart, UsageWarning};
+pub use synthetic::SyntheticCall;
 pub use templates::TemplateRecord;
 pub use usage::{Dimension, RollupQuery};
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};

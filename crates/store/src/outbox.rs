@@ -3,7 +3,7 @@
 //! each attempt at a provider is written before the provider is called, so an interrupted
 //! attempt is visible afterwards; and a status only ever moves forward.
 
-use crate::costs::insert_component;
+use crate::costs::line_json;
 use crate::{Result, Store, new_id, now_ms};
 use sqlx::Row;
 
@@ -184,7 +184,7 @@ pub struct CostText<'a> {
     pub baseline: Option<&'a str>,
     /// Currency of both.
     pub currency: &'a str,
-    /// The cost as an invoice line, recorded with it.
+    /// The cost as an invoice line, kept with it.
     pub part: Option<&'a crate::NewCostComponent>,
 }
 
@@ -244,7 +244,7 @@ pub(crate) fn bind_filter<'q>(
         .bind(limit as i64 + 1)
 }
 
-/// The update that ends dispatching (the status moves only forward), with the cost's
+/// The update that ends dispatching (the status moves only forward), with the cost and its
 /// invoice line when the cost is known now.
 async fn write_dispatched(
     conn: &mut sqlx::AnyConnection,
@@ -257,7 +257,7 @@ async fn write_dispatched(
          status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, {} = $4, \
          {} = $5, error_code = COALESCE($6, error_code), error_message = COALESCE($7, error_message), \
          updated_at = $8, cost = COALESCE($10, cost), baseline_cost = COALESCE($11, baseline_cost), \
-         currency = COALESCE($12, currency) WHERE id = $9",
+         currency = COALESCE($12, currency), cost_line = COALESCE($13, cost_line) WHERE id = $9",
         outbox.table(),
         outbox.sender(),
         outbox.reference()
@@ -274,11 +274,9 @@ async fn write_dispatched(
     .bind(d.cost.map(|c| c.cost))
     .bind(d.cost.and_then(|c| c.baseline))
     .bind(d.cost.map(|c| c.currency))
+    .bind(d.cost.and_then(|c| c.part).map(line_json))
     .execute(&mut *conn)
     .await?;
-    if let Some(part) = d.cost.and_then(|c| c.part) {
-        insert_component(conn, part).await?;
-    }
     Ok(())
 }
 
@@ -506,10 +504,8 @@ impl Store {
         id: &str,
         d: &Dispatched<'_>,
     ) -> Result<()> {
-        let mut tx = self.writer().begin().await?;
-        write_dispatched(&mut tx, outbox, id, d).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut conn = self.writer().acquire().await?;
+        write_dispatched(&mut conn, outbox, id, d).await
     }
 
     /// The id of the entry a provider knows as `provider_ref`.
@@ -542,12 +538,11 @@ impl Store {
         to: &StatusMove<'_>,
     ) -> Result<bool> {
         let cost = to.cost;
-        let mut tx = self.writer().begin().await?;
         let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {} SET status = $1, status_rank = $2, error_code = COALESCE($3, error_code), \
              provider_price = COALESCE($4, provider_price), cost = COALESCE($5, cost), \
-             baseline_cost = COALESCE($6, baseline_cost), currency = COALESCE($7, currency), updated_at = $8 \
-             WHERE id = $9 AND status_rank < $2",
+             baseline_cost = COALESCE($6, baseline_cost), currency = COALESCE($7, currency), \
+             cost_line = COALESCE($10, cost_line), updated_at = $8 WHERE id = $9 AND status_rank < $2",
             outbox.table()
         )))
         .bind(to.status)
@@ -559,15 +554,10 @@ impl Store {
         .bind(cost.map(|c| c.currency))
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .bind(cost.and_then(|c| c.part).map(line_json))
+        .execute(self.writer())
         .await?
         .rows_affected();
-        if changed == 1
-            && let Some(part) = cost.and_then(|c| c.part)
-        {
-            insert_component(&mut tx, part).await?;
-        }
-        tx.commit().await?;
         Ok(changed == 1)
     }
 

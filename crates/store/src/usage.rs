@@ -6,7 +6,7 @@ use crate::outbox::Outbox;
 use crate::{Result, Store, now_ms};
 use rust_decimal::Decimal;
 use sqlx::Row;
-use switchyard_core::analytics::{Counters, Finished, Outcome, RollupKey, contributions};
+use switchyard_core::analytics::{Counters, Finished, Outcome, RollupKey, aggregate};
 
 /// Columns of [`Counters`], in order.
 const COUNTERS: [&str; 10] = [
@@ -38,45 +38,58 @@ fn counters_from(r: &sqlx::any::AnyRow, first: usize) -> Counters {
     }
 }
 
-/// Adds sums to the organisation's rollup rows, creating them as needed.
+/// Rollup rows per upsert statement: binding slows down with the square of the parameters
+/// on SQLite, so statements stay small.
+const ROWS_PER_UPSERT: usize = 25;
+
+/// Adds sums to the organisation's rollup rows, creating them as needed. The keys must be
+/// distinct (as [`aggregate`] gives them).
 pub(crate) async fn add_to_rollups(
     conn: &mut sqlx::AnyConnection,
     org_id: &str,
     rows: &[(RollupKey, Counters)],
 ) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO usage_rollups (org_id, hour_ms, provider_id, country, channel, campaign, \
-         currency, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17) ON CONFLICT (org_id, hour_ms, provider_id, country, channel, campaign, \
-         currency) DO UPDATE SET {}",
-        COUNTERS.join(", "),
-        COUNTERS
-            .iter()
-            .map(|c| format!("{c} = usage_rollups.{c} + excluded.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    for (k, c) in rows {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(org_id)
-            .bind(k.hour_ms)
-            .bind(&k.provider_id)
-            .bind(&k.country)
-            .bind(&k.channel)
-            .bind(&k.campaign)
-            .bind(&k.currency)
-            .bind(c.attempts)
-            .bind(c.finals)
-            .bind(c.succeeded)
-            .bind(c.failed)
-            .bind(c.failovers)
-            .bind(c.duration_secs)
-            .bind(c.pdd_ms)
-            .bind(c.pdd_count)
-            .bind(c.cost_nanos)
-            .bind(c.baseline_nanos)
-            .execute(&mut *conn)
-            .await?;
+    let update = COUNTERS
+        .iter()
+        .map(|c| format!("{c} = usage_rollups.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for chunk in rows.chunks(ROWS_PER_UPSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let first = 2 + i * 16;
+                let params: Vec<String> = (first..first + 16).map(|p| format!("${p}")).collect();
+                format!("($1, {})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO usage_rollups (org_id, hour_ms, provider_id, country, channel, campaign, \
+             currency, {}) VALUES {} ON CONFLICT (org_id, hour_ms, provider_id, country, channel, \
+             campaign, currency) DO UPDATE SET {update}",
+            COUNTERS.join(", "),
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org_id);
+        for (k, c) in chunk {
+            q = q
+                .bind(k.hour_ms)
+                .bind(k.provider_id.clone())
+                .bind(k.country.clone())
+                .bind(k.channel.clone())
+                .bind(k.campaign.clone())
+                .bind(k.currency.clone())
+                .bind(c.attempts)
+                .bind(c.finals)
+                .bind(c.succeeded)
+                .bind(c.failed)
+                .bind(c.failovers)
+                .bind(c.duration_secs)
+                .bind(c.pdd_ms)
+                .bind(c.pdd_count)
+                .bind(c.cost_nanos)
+                .bind(c.baseline_nanos);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -176,7 +189,8 @@ fn country_of(to: &str) -> String {
 impl Store {
     /// Counts finished entries of `outbox` not counted yet in the usage rollups: those at
     /// `final_rank`, and those a provider took that heard nothing for `quiet_ms` (some
-    /// providers never confirm). Up to `limit` per call; returns how many were counted.
+    /// providers never confirm). Up to `limit` entries are claimed and counted in one
+    /// transaction (entries another instance is counting are skipped); returns how many.
     pub async fn tally_finished(
         &self,
         outbox: Outbox,
@@ -184,81 +198,95 @@ impl Store {
         quiet_ms: i64,
         limit: usize,
     ) -> Result<usize> {
-        let ids: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM {} WHERE tallied = 0 AND (status_rank >= $1 \
-             OR (dispatched = 1 AND updated_at < $2)) LIMIT $3",
-            outbox.table()
+        let skip_locked = match self.backend() {
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
+        let mut tx = self.writer().begin().await?;
+        let claimed: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET tallied = 1 WHERE id IN (SELECT id FROM {table} WHERE tallied = 0 \
+             AND (status_rank >= $1 OR (dispatched = 1 AND updated_at < $2)) LIMIT $3{skip_locked}) \
+             AND tallied = 0 RETURNING id",
+            table = outbox.table()
         )))
         .bind(final_rank)
-        .bind(now_ms() - quiet_ms)
+        .bind(now_ms().saturating_sub(quiet_ms))
         .bind(limit as i64)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
-        let mut counted = 0;
-        for id in ids {
-            if self.tally_entry(outbox, &id).await? {
-                counted += 1;
-            }
+        if claimed.is_empty() {
+            return Ok(0);
         }
-        Ok(counted)
-    }
-
-    /// Counts one entry in the rollups unless it was counted already; true when counted now.
-    async fn tally_entry(&self, outbox: Outbox, id: &str) -> Result<bool> {
-        let mut tx = self.writer().begin().await?;
-        let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {} SET tallied = 1 WHERE id = $1 AND tallied = 0",
-            outbox.table()
-        )))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed != 1 {
-            return Ok(false);
-        }
-        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM {} WHERE id = $1",
+        let ids = serde_json::to_string(&claimed).unwrap_or_default();
+        let entries = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, {} FROM {} WHERE id IN ({})",
             outbox.facts_columns(),
-            outbox.table()
+            outbox.table(),
+            self.json_values("$1")
         )))
-        .bind(id)
-        .fetch_one(&mut *tx)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
         .await?;
-        let e = EntryFacts {
-            org_id: r.get(0),
-            created_at: r.get(1),
-            channel: r.get(2),
-            to: r.get(3),
-            provider_id: r.get(4),
-            status: r.get(5),
-            cost: r.get(6),
-            baseline: r.get(7),
-            currency: r.get(8),
-            metadata: r.get(9),
-            duration_secs: r.get(10),
-            ringing_at: r.get(11),
-            answered_at: r.get(12),
-        };
-        let attempts: Vec<(String, String, i64)> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT provider_id, status, started_at FROM {} WHERE {} = $1 AND status <> 'skipped' \
-             ORDER BY seq",
+        let mut attempts: std::collections::HashMap<String, Vec<(String, String, i64)>> =
+            std::collections::HashMap::new();
+        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {parent}, provider_id, status, started_at FROM {} WHERE {parent} IN ({}) \
+             AND status <> 'skipped' ORDER BY {parent}, seq",
             outbox.attempts(),
-            outbox.parent()
+            self.json_values("$1"),
+            parent = outbox.parent(),
         )))
-        .bind(id)
+        .bind(&ids)
         .fetch_all(&mut *tx)
         .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-        let finished = finished(outbox, &e, &attempts);
-        add_to_rollups(&mut tx, &e.org_id, &contributions(&finished)).await?;
+        {
+            attempts
+                .entry(r.get(0))
+                .or_default()
+                .push((r.get(1), r.get(2), r.get(3)));
+        }
+        let mut by_org: std::collections::BTreeMap<String, Vec<Finished>> =
+            std::collections::BTreeMap::new();
+        for r in &entries {
+            let id: String = r.get(0);
+            let e = EntryFacts {
+                org_id: r.get(1),
+                created_at: r.get(2),
+                channel: r.get(3),
+                to: r.get(4),
+                provider_id: r.get(5),
+                status: r.get(6),
+                cost: r.get(7),
+                baseline: r.get(8),
+                currency: r.get(9),
+                metadata: r.get(10),
+                duration_secs: r.get(11),
+                ringing_at: r.get(12),
+                answered_at: r.get(13),
+            };
+            let tried = attempts.get(&id).map(Vec::as_slice).unwrap_or_default();
+            let f = finished(outbox, &e, tried);
+            by_org.entry(e.org_id).or_default().push(f);
+        }
+        for (org, sends) in &by_org {
+            let sums: Vec<_> = aggregate(sends).into_iter().collect();
+            add_to_rollups(&mut tx, org, &sums).await?;
+        }
         tx.commit().await?;
-        Ok(true)
+        Ok(claimed.len())
+    }
+
+    /// A subquery of the strings in a JSON array parameter, as a column named `value`.
+    fn json_values(&self, param: &str) -> String {
+        match self.backend() {
+            crate::Backend::Postgres => {
+                format!("SELECT value FROM json_array_elements_text(CAST({param} AS json))")
+            }
+            crate::Backend::Sqlite => format!("SELECT value FROM json_each({param})"),
+        }
     }
 
     /// The organisation's rollup sums over a range, grouped as asked (and by currency).

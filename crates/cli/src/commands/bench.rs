@@ -31,6 +31,9 @@ pub enum BenchCommand {
     Pool(super::bench_pool::PoolArgs),
     /// A send's budget bookkeeping (admit, settle) at a steady rate, against a one-row read.
     Budget(super::bench_budget::BudgetArgs),
+    /// The analytics API over many synthetic finished calls, against summing the raw
+    /// records; and each send's cost bookkeeping, against a one-row read.
+    Analytics(super::bench_analytics::AnalyticsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +68,7 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
         BenchCommand::Smtp(args) => super::bench_smtp::run(&args),
         BenchCommand::Pool(args) => super::bench_pool::run(global, &args),
         BenchCommand::Budget(args) => super::bench_budget::run(global, &args),
+        BenchCommand::Analytics(args) => super::bench_analytics::run(global, &args),
     }
 }
 

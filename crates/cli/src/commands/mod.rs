@@ -1,6 +1,7 @@
 //! One module per group of subcommands.
 
 pub mod bench;
+mod bench_analytics;
 mod bench_budget;
 mod bench_http;
 mod bench_pool;

@@ -310,7 +310,7 @@ pub async fn carriers(
     if let Ok(routing) = state.routing.for_org(auth.org()).await {
         let now = Utc::now().timestamp_millis();
         let snapshot = routing.router.current();
-        for ((labels, _), _) in &folded {
+        for (labels, _) in folded.keys() {
             let Some(provider) = labels.first() else {
                 continue;
             };

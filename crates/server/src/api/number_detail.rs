@@ -75,6 +75,8 @@ pub async fn get(
     let pools = state.store.pools_of_number(&n.id).await?;
     let mut view = serde_json::to_value(&n).map_err(ApiError::internal)?;
     view["pools"] = json!(pools);
+    // Monthly rentals, as recorded at the start of each month.
+    view["costs"] = json!(state.store.added_components(&n.id).await?);
     view["stats"] = json!({
         "today": { "day": crate::sender::local_day(digits, now), "from": today_from, "usage": activity_view(&today) },
         "last_30_days": activity_view(&month),

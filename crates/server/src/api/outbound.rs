@@ -416,7 +416,7 @@ pub fn shown(record: serde_json::Value, metadata: &str) -> serde_json::Value {
 /// reports, the plan and the routing decision.
 pub async fn add_detail(state: &Shared, v: &mut serde_json::Value, d: Detail<'_>) -> ApiResult<()> {
     v["attempts"] = json!(state.store.attempts(d.outbox, d.id).await?);
-    v["costs"] = json!(state.store.cost_components(d.id).await?);
+    v["costs"] = json!(state.store.cost_components(d.outbox, d.id).await?);
     if let Some((provider, reference)) = d.taken {
         v["events"] = provider_events(state, provider, reference).await?;
     }

@@ -130,7 +130,7 @@ impl Outbound for MessageRecord {
             org: &self.org_id,
             resource_id: &self.id,
             to: &self.to,
-            channel: channel,
+            channel,
             usage,
             provider_id: &step.provider_id,
             plan: &self.plan,

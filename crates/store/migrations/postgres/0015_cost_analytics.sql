@@ -1,6 +1,11 @@
--- What each call, message, email and number cost, part by part: telephony or messaging rated
--- on the provider's deck, the AI parts of AI calls, and number rental once per month. One row
--- per part, so a part recorded twice (a retried write, a second instance) is stored once.
+-- What each call, message, email and number cost, part by part. The part rated on the
+-- provider's deck (telephony, messaging, email) is kept on the entry itself as JSON, written
+-- by the statement that writes its cost; further parts (the AI parts of AI calls, number
+-- rental once per month) are rows here, one per part, so a part recorded twice (a retried
+-- write, a second instance) is stored once.
+ALTER TABLE messages ADD COLUMN cost_line TEXT;
+ALTER TABLE calls ADD COLUMN cost_line TEXT;
+ALTER TABLE emails ADD COLUMN cost_line TEXT;
 CREATE TABLE cost_components (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
