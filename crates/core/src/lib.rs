@@ -4,6 +4,7 @@
 //! Nothing here does I/O or async work: the server, the CLI and the engine call it with
 //! data and get decisions back, so every rule can be unit- and property-tested in isolation.
 
+pub mod advice;
 pub mod analytics;
 pub mod budget;
 pub mod channel;

@@ -17,6 +17,8 @@ pub mod pools;
 pub mod providers;
 pub mod provisioning;
 pub mod rates;
+pub mod recommendations;
+pub mod roi;
 pub mod routing;
 pub mod sandbox;
 pub mod system;
@@ -124,6 +126,9 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(analytics::spend))
         .routes(routes!(analytics::carriers))
         .routes(routes!(analytics::savings))
+        .routes(routes!(roi::roi))
+        .routes(routes!(recommendations::list))
+        .routes(routes!(recommendations::apply))
         .routes(routes!(calls::place, calls::list))
         .routes(routes!(calls::get))
         .routes(routes!(calls::hangup))
