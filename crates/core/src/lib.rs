@@ -17,6 +17,7 @@ pub mod live;
 pub mod money;
 pub mod naive;
 pub mod number;
+pub mod optimum;
 pub mod policy;
 pub mod pool;
 pub mod provider;
