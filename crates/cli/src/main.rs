@@ -45,6 +45,9 @@ enum Command {
     /// Run a benchmark and print its figures as one JSON line.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Analyse past traffic (the offline routing optimum).
+    #[command(subcommand)]
+    Analyze(commands::analyze::AnalyzeCommand),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Route(args) => commands::route::run(&cli.global, *args),
         Command::Sandbox(args) => commands::sandbox::run(args),
         Command::Bench(b) => commands::bench::run(&cli.global, b),
+        Command::Analyze(a) => commands::analyze::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -271,8 +271,8 @@ fn fill_budgets(lanes: &[Lane], limits: &[Limits], mut calls: Vec<Vec<i64>>) -> 
         // (saving per call, lane, from (None: unserved), to)
         let mut moves: Vec<(f64, usize, Option<usize>, usize)> = Vec::new();
         for (i, lane) in lanes.iter().enumerate() {
-            for to in 0..n {
-                let (Some(budget), Some(cost_to)) = (limits[to].budget, per_call(lane, to)) else {
+            for (to, limit) in limits.iter().enumerate() {
+                let (Some(budget), Some(cost_to)) = (limit.budget, per_call(lane, to)) else {
                     continue;
                 };
                 if current.spend[to] >= budget {

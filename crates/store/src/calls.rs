@@ -232,3 +232,56 @@ impl Store {
         ))
     }
 }
+
+/// A finished call as the offline optimum reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedCall {
+    /// Destination, E.164.
+    pub to: String,
+    /// The provider that carried it, if any did.
+    pub provider_id: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Whether it was answered.
+    pub answered: bool,
+    /// Talk seconds.
+    pub duration_secs: i64,
+}
+
+impl Store {
+    /// The organisation's calls created in `[from_ms, to_ms)` that reached a final status
+    /// (rank `final_rank`), oldest first.
+    pub async fn finished_calls(
+        &self,
+        org_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        final_rank: i64,
+    ) -> Result<Vec<FinishedCall>> {
+        let rows = sqlx::query(
+            "SELECT to_e164, provider_id, created_at, answered_at, duration_secs FROM calls \
+             WHERE org_id = $1 AND created_at >= $2 AND created_at < $3 AND status_rank >= $4 \
+             ORDER BY created_at",
+        )
+        .bind(org_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(final_rank)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let duration: Option<i64> = r.get(4);
+                let answered_at: Option<i64> = r.get(3);
+                FinishedCall {
+                    to: r.get(0),
+                    provider_id: r.get(1),
+                    created_at: r.get(2),
+                    answered: answered_at.is_some() || duration.is_some_and(|d| d > 0),
+                    duration_secs: duration.unwrap_or(0),
+                }
+            })
+            .collect())
+    }
+}

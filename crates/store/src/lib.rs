@@ -31,7 +31,7 @@ mod webhook_events;
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use budgets::{BudgetRecord, NewBudget};
-pub use calls::{CallRecord, CallTimes, NewCall};
+pub use calls::{CallRecord, CallTimes, FinishedCall, NewCall};
 pub use consent::{Block, DoNotContact, OptOut};
 pub use costs::{CostComponent, NewCostComponent};
 pub use decisions::DecisionEntry;

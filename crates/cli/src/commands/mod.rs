@@ -1,5 +1,6 @@
 //! One module per group of subcommands.
 
+pub mod analyze;
 pub mod bench;
 mod bench_analytics;
 mod bench_budget;
