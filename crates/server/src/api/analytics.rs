@@ -259,11 +259,21 @@ pub async fn spend(
     Query(p): Query<AnalyticsParams>,
 ) -> ApiResult<axum::Json<Value>> {
     let groups = groups_of("group_by", p.group_by.as_deref())?;
-    let range = range(&state, auth.org(), &p).await?;
-    let folded = sums(&state, auth.org(), &range, &groups, p.channel.as_deref()).await?;
+    money_report(&state, auth.org(), &p, &groups).await
+}
+
+/// Spend, baseline and savings rows grouped by `groups`, with totals per currency.
+async fn money_report(
+    state: &Shared,
+    org: &str,
+    p: &AnalyticsParams,
+    groups: &[Group],
+) -> ApiResult<axum::Json<Value>> {
+    let range = range(state, org, p).await?;
+    let folded = sums(state, org, &range, groups, p.channel.as_deref()).await?;
     let rows: Vec<Value> = folded
         .iter()
-        .map(|((labels, currency), c)| merge(labelled(&groups, labels, currency), money(c)))
+        .map(|((labels, currency), c)| merge(labelled(groups, labels, currency), money(c)))
         .collect();
     let mut out = header(&range);
     out.insert("data".into(), rows.into());
@@ -344,14 +354,5 @@ pub async fn savings(
             ));
         }
     };
-    let range = range(&state, auth.org(), &p).await?;
-    let folded = sums(&state, auth.org(), &range, &groups, p.channel.as_deref()).await?;
-    let rows: Vec<Value> = folded
-        .iter()
-        .map(|((labels, currency), c)| merge(labelled(&groups, labels, currency), money(c)))
-        .collect();
-    let mut out = header(&range);
-    out.insert("data".into(), rows.into());
-    out.insert("totals".into(), totals(&folded));
-    Ok(axum::Json(Value::Object(out)))
+    money_report(&state, auth.org(), &p, &groups).await
 }
