@@ -84,6 +84,17 @@ async fn email_is_routed_tracked_and_unsubscribes_in_one_click() {
         assert_eq!(e["provider_id"], cheap.as_str(), "the cheapest provider");
         assert_eq!(e["cost"], "0.0001", "0.10 per 1,000");
         assert_eq!(e["baseline_cost"], "0.0009");
+        let line = &e["costs"][0];
+        assert_eq!(
+            (
+                line["component"].as_str(),
+                line["quantity"].as_str(),
+                line["unit"].as_str(),
+                line["amount"].as_str()
+            ),
+            (Some("email"), Some("1"), Some("recipient"), Some("0.0001")),
+            "{e}"
+        );
         assert_eq!(e["plan"].as_array().map(Vec::len), Some(2));
         assert_eq!(e["metadata"]["campaign"], "spring");
 

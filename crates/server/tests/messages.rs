@@ -82,6 +82,24 @@ async fn messages_go_least_cost_fail_over_and_follow_webhooks() {
             (Some("0.004"), Some("0.006"), Some("USD")),
             "{m}"
         );
+        let line = &m["costs"][0];
+        assert_eq!(
+            (
+                line["component"].as_str(),
+                line["quantity"].as_str(),
+                line["unit"].as_str(),
+                line["unit_price"].as_str(),
+                line["amount"].as_str()
+            ),
+            (
+                Some("messaging"),
+                Some("1"),
+                Some("segment"),
+                Some("0.004"),
+                Some("0.004")
+            ),
+            "{m}"
+        );
         let (_, log) = s.get("/v1/event-deliveries", &key).await;
         let statuses: Vec<String> = log["data"]
             .as_array()

@@ -240,6 +240,9 @@ pub async fn get(
     Extension(auth): Extension<Auth>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
+    // Events first: an event is written after the status it moves, so every event read here
+    // has its status in the record read next.
+    let events = state.store.email_events(&id).await?;
     let e = state
         .store
         .email(auth.org(), &id)
@@ -247,7 +250,8 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found("email"))?;
     let mut v = shown(&e);
     v["attempts"] = json!(state.store.attempts(Outbox::Emails, &e.id).await?);
-    v["events"] = json!(state.store.email_events(&e.id).await?);
+    v["costs"] = json!(state.store.cost_components(Outbox::Emails, &e.id).await?);
+    v["events"] = json!(events);
     v["plan"] = serde_json::from_str(&e.plan).unwrap_or(Value::Null);
     v["decision"] = serde_json::from_str(&e.decision).unwrap_or(Value::Null);
     Ok(axum::Json(v))
