@@ -217,16 +217,20 @@ pub fn recommend(lanes: &[Lane], days: u32, t: &Thresholds) -> Vec<Advice> {
     advice
 }
 
+/// The usual (median) local hour a pool capped out at, if it did.
+pub fn usual_hour(capped_hours: &[u32]) -> Option<u32> {
+    let mut hours = capped_hours.to_vec();
+    hours.sort_unstable();
+    hours.get(hours.len() / 2).map(|h| (*h).min(23))
+}
+
 /// Numbers a pool that capped out at these local hours of the day should gain: its members
 /// times the share of the day left after the usual (median) hour it caps out, assuming the
 /// demand it turned away was spread like the demand it served.
 pub fn numbers_to_add(members: usize, capped_hours: &[u32]) -> usize {
-    if capped_hours.is_empty() {
+    let Some(median) = usual_hour(capped_hours) else {
         return 0;
-    }
-    let mut hours = capped_hours.to_vec();
-    hours.sort_unstable();
-    let median = hours[hours.len() / 2].min(23);
+    };
     let served = u64::from(median.max(1));
     let left = 24 - u64::from(median);
     // Demand per hour = members / served hours; the hours left need that many more.

@@ -19,6 +19,15 @@ pub fn hour_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(HOUR_MS) * HOUR_MS
 }
 
+/// The destination country analytics counts a number under: its ISO 3166 region, or empty
+/// when the number does not parse or its plan names no region.
+pub fn country_of(e164: &str) -> String {
+    crate::number::parse_e164(e164)
+        .ok()
+        .and_then(|n| n.region().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// A span of time hourly rollups are summed into, read in the organisation's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeBucket {

@@ -187,6 +187,7 @@ async fn spend_performance_and_savings_add_up_to_the_calls() {
             ("/v1/analytics/spend?from=2026-02-01&to=2026-01-01", "from"),
             ("/v1/analytics/carriers?by=campaign", "by"),
             ("/v1/analytics/savings?period=week", "period"),
+            ("/v1/analytics/spend?channel=fax", "channel"),
         ] {
             let (status, err) = s.get(path, &key).await;
             assert_eq!(

@@ -265,11 +265,16 @@ async fn planted_improvements_are_found_and_applied() {
             .unwrap_or_else(|| panic!("no rentals in spend: {spend}"));
         assert_eq!(rentals["cost"].as_str(), Some("1.15"), "{spend}");
 
-        let (status, err) = s.get("/v1/recommendations?days=0", &key).await;
-        assert_eq!(
-            (status, err["error"]["details"]["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("days"))
-        );
+        for days in ["0", "ninety"] {
+            let (status, err) = s
+                .get(&format!("/v1/recommendations?days={days}"), &key)
+                .await;
+            assert_eq!(
+                (status, err["error"]["details"]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("days")),
+                "{err}"
+            );
+        }
     }
 }
 

@@ -66,26 +66,9 @@ pub struct CostComponent {
     pub created_at: i64,
 }
 
-impl CostComponent {
-    fn recorded(c: &NewCostComponent, at: i64) -> Self {
-        CostComponent {
-            component: c.component.clone(),
-            provider_id: c.provider_id.clone(),
-            period: c.period.clone(),
-            quantity: c.quantity.normalize().to_string(),
-            unit: c.unit.clone(),
-            unit_price: c.unit_price.normalize().to_string(),
-            fee: c.fee.normalize().to_string(),
-            amount: c.amount.normalize().to_string(),
-            currency: c.currency.clone(),
-            created_at: at,
-        }
-    }
-}
-
 /// The rated part as JSON, as entries keep it.
-pub(crate) fn line_json(c: &NewCostComponent) -> String {
-    serde_json::to_string(&CostComponent::recorded(c, now_ms())).unwrap_or_default()
+pub(crate) fn line_json(c: &CostComponent) -> String {
+    serde_json::to_string(c).unwrap_or_default()
 }
 
 /// Inserts a part unless the same part is already recorded; true when stored now.

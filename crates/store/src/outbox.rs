@@ -185,7 +185,7 @@ pub struct CostText<'a> {
     /// Currency of both.
     pub currency: &'a str,
     /// The cost as an invoice line, kept with it.
-    pub part: Option<&'a crate::NewCostComponent>,
+    pub line: Option<&'a crate::CostComponent>,
 }
 
 /// Filters of an outbox listing; empty fields do not filter.
@@ -244,14 +244,13 @@ pub(crate) fn bind_filter<'q>(
         .bind(limit as i64 + 1)
 }
 
-/// The update that ends dispatching (the status moves only forward), with the cost and its
-/// invoice line when the cost is known now.
-async fn write_dispatched(
-    conn: &mut sqlx::AnyConnection,
+/// The update that ends dispatching; the status moves only forward. The cost, when known
+/// now, comes with its invoice line.
+fn dispatched_update<'q>(
     outbox: Outbox,
-    id: &str,
-    d: &Dispatched<'_>,
-) -> Result<()> {
+    id: &'q str,
+    d: &Dispatched<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE {} SET dispatched = 1, status = CASE WHEN status_rank < $1 THEN $2 ELSE status END, \
          status_rank = CASE WHEN status_rank < $1 THEN $1 ELSE status_rank END, provider_id = $3, {} = $4, \
@@ -274,10 +273,7 @@ async fn write_dispatched(
     .bind(d.cost.map(|c| c.cost))
     .bind(d.cost.and_then(|c| c.baseline))
     .bind(d.cost.map(|c| c.currency))
-    .bind(d.cost.and_then(|c| c.part).map(line_json))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .bind(d.cost.and_then(|c| c.line).map(line_json))
 }
 
 impl Store {
@@ -459,7 +455,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(d) = then {
-            write_dispatched(&mut tx, outbox, parent_id, d).await?;
+            dispatched_update(outbox, parent_id, d)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -504,8 +502,10 @@ impl Store {
         id: &str,
         d: &Dispatched<'_>,
     ) -> Result<()> {
-        let mut conn = self.writer().acquire().await?;
-        write_dispatched(&mut conn, outbox, id, d).await
+        dispatched_update(outbox, id, d)
+            .execute(self.writer())
+            .await?;
+        Ok(())
     }
 
     /// The id of the entry a provider knows as `provider_ref`.
@@ -554,7 +554,7 @@ impl Store {
         .bind(cost.map(|c| c.currency))
         .bind(now_ms())
         .bind(id)
-        .bind(cost.and_then(|c| c.part).map(line_json))
+        .bind(cost.and_then(|c| c.line).map(line_json))
         .execute(self.writer())
         .await?
         .rows_affected();

@@ -6,7 +6,7 @@ use crate::outbox::Outbox;
 use crate::{Result, Store, now_ms};
 use rust_decimal::Decimal;
 use sqlx::Row;
-use switchyard_core::analytics::{Counters, Finished, Outcome, RollupKey, aggregate};
+use switchyard_core::analytics::{Counters, Finished, Outcome, RollupKey, aggregate, country_of};
 
 /// Columns of [`Counters`], in order.
 const COUNTERS: [&str; 10] = [
@@ -178,14 +178,6 @@ fn decimal(text: Option<&str>) -> Option<Decimal> {
     text.and_then(|t| t.parse().ok())
 }
 
-/// The destination's ISO region, or empty.
-fn country_of(to: &str) -> String {
-    switchyard_core::number::parse_e164(to)
-        .ok()
-        .and_then(|n| n.region().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl Store {
     /// Counts finished entries of `outbox` not counted yet in the usage rollups: those at
     /// `final_rank`, and those a provider took that heard nothing for `quiet_ms` (some
@@ -292,20 +284,24 @@ impl Store {
     /// The organisation's rollup sums over a range, grouped as asked (and by currency).
     /// Dimensions not grouped by are empty in the keys (0 for the hour).
     pub async fn rollup_sums(&self, q: &RollupQuery<'_>) -> Result<Vec<(RollupKey, Counters)>> {
-        let column = |d: Dimension, name: &'static str, none: &'static str| {
-            if q.group.contains(&d) { name } else { none }
-        };
-        let select = [
-            column(Dimension::Hour, "hour_ms", "CAST(0 AS BIGINT)"),
-            column(Dimension::Provider, "provider_id", "''"),
-            column(Dimension::Country, "country", "''"),
-            column(Dimension::Channel, "channel", "''"),
-            column(Dimension::Campaign, "campaign", "''"),
+        // Each dimension's column, or a constant in its place when not grouped by.
+        let dimensions = [
+            (Dimension::Hour, "hour_ms", "CAST(0 AS BIGINT)"),
+            (Dimension::Provider, "provider_id", "''"),
+            (Dimension::Country, "country", "''"),
+            (Dimension::Channel, "channel", "''"),
+            (Dimension::Campaign, "campaign", "''"),
         ];
-        let group: Vec<&str> = select
+        let grouped = |d: &Dimension| q.group.contains(d);
+        let select: Vec<&str> = dimensions
             .iter()
+            .map(|(d, column, constant)| if grouped(d) { column } else { constant })
             .copied()
-            .filter(|c| !c.starts_with('\'') && !c.starts_with("CAST"))
+            .collect();
+        let group: Vec<&str> = dimensions
+            .iter()
+            .filter(|(d, ..)| grouped(d))
+            .map(|(_, column, _)| *column)
             .chain(["currency"])
             .collect();
         let sums: Vec<String> = COUNTERS

@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use switchyard_core::analytics::{Counters, Finished, Outcome, RollupKey, aggregate};
 use switchyard_store::{
-    AttemptOutcome, CallTimes, CostText, Dimension, Dispatched, NewCall, NewCostComponent,
-    NewMessage, Outbox, RollupQuery, StatusMove, Store, testing,
+    AttemptOutcome, CallTimes, CostComponent, CostText, Dimension, Dispatched, NewCall,
+    NewCostComponent, NewMessage, Outbox, RollupQuery, StatusMove, Store, testing,
 };
 
 const DESTINATIONS: [(&str, &str); 3] = [
@@ -135,7 +135,18 @@ async fn random_call(s: &Store, org: &str, rng: &mut StdRng) -> Planned {
     let cost = Decimal::new(rng.random_range(0..5_000), 4);
     let baseline = cost + Decimal::new(rng.random_range(0..2_000), 4);
     let (cost_text, baseline_text) = (cost.to_string(), baseline.to_string());
-    let line = part(org, &call.id, provider, cost);
+    let line = CostComponent {
+        component: "telephony".into(),
+        provider_id: provider.into(),
+        period: String::new(),
+        quantity: "60".into(),
+        unit: "second".into(),
+        unit_price: (cost / Decimal::from(60)).to_string(),
+        fee: "0".into(),
+        amount: cost.to_string(),
+        currency: "USD".into(),
+        created_at: call.created_at,
+    };
     let moved = s
         .advance_status(
             Outbox::Calls,
@@ -147,7 +158,7 @@ async fn random_call(s: &Store, org: &str, rng: &mut StdRng) -> Planned {
                     cost: &cost_text,
                     baseline: Some(&baseline_text),
                     currency: "USD",
-                    part: Some(&line),
+                    line: Some(&line),
                 }),
                 ..StatusMove::default()
             },

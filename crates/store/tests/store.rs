@@ -637,7 +637,7 @@ async fn messages_are_leased_attempted_and_never_move_backwards() {
                     cost: "0.0079",
                     baseline: None,
                     currency: "USD",
-                    part: None,
+                    line: None,
                 }),
             },
         )

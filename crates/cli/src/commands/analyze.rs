@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::sync::Arc;
-use switchyard_core::analytics::{Counters, HOUR_MS, hour_of};
+use switchyard_core::analytics::{Counters, HOUR_MS, country_of, hour_of};
 use switchyard_core::budget::{self, from_nanos};
 use switchyard_core::optimum::{Lane, Limits, optimum};
-use switchyard_core::rating::{Usage, rate_usage};
+use switchyard_core::rating::Usage;
 use switchyard_core::{Channel, LiveRegistry, RoutingSnapshot};
 use switchyard_server::routing_state::load_snapshot;
 use switchyard_store::{Dimension, FinishedCall, RollupQuery, Store};
@@ -67,9 +67,7 @@ pub fn run(global: &GlobalArgs, cmd: AnalyzeCommand) -> Result<ExitCode> {
 }
 
 fn day_start(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp_millis())
-        .unwrap_or_default()
+    switchyard_core::timezone::day_start(d, chrono_tz::UTC).timestamp_millis()
 }
 
 async fn analyze(store: &Store, args: &OptimumArgs) -> Result<Value> {
@@ -185,16 +183,17 @@ fn price_everywhere(
     let costs = providers
         .iter()
         .map(|id| {
-            let terms =
-                snapshot.terms_for(&id.as_str().into(), digits, Channel::Voice, call.created_at)?;
-            budget::to_nanos(rate_usage(&terms, usage).total.amount)
+            let cost = snapshot.rate_event(
+                &id.as_str().into(),
+                digits,
+                Channel::Voice,
+                usage,
+                call.created_at,
+            )?;
+            budget::to_nanos(cost.total.amount)
         })
         .collect();
-    let country = switchyard_core::number::parse_e164(&call.to)
-        .ok()
-        .and_then(|n| n.region().map(str::to_owned))
-        .unwrap_or_default();
-    (costs, country)
+    (costs, country_of(&call.to))
 }
 
 /// Providers whose answer ratio to a country, over the period, is under their minimum ASR

@@ -21,7 +21,7 @@ use switchyard_core::analytics::{Finished, HOUR_MS, Outcome};
 use switchyard_core::synth::Rng;
 use switchyard_sandbox::SandboxConfig;
 use switchyard_store::{
-    Backend, CostText, NewCall, NewCostComponent, Outbox, StatusMove, Store, SyntheticCall,
+    Backend, CostComponent, CostText, NewCall, Outbox, StatusMove, Store, SyntheticCall,
 };
 
 #[derive(Debug, Args)]
@@ -155,19 +155,17 @@ async fn bookkeeping(store: &Store, org: &str, sends: usize) -> Result<Value> {
         let started = Instant::now();
         store.call_by_id(&call.id).await?;
         read.push(started.elapsed().as_secs_f64() * 1e6);
-        let line = NewCostComponent {
-            org_id: org.into(),
-            resource_kind: "call".into(),
-            resource_id: call.id.clone(),
+        let line = CostComponent {
             component: "telephony".into(),
             provider_id: CARRIERS[0].0.into(),
             period: String::new(),
-            quantity: Decimal::from(120),
+            quantity: "120".into(),
             unit: "second".into(),
-            unit_price: Decimal::new(4, 5),
-            fee: Decimal::ZERO,
-            amount: Decimal::new(48, 4),
+            unit_price: "0.00004".into(),
+            fee: "0".into(),
+            amount: "0.0048".into(),
             currency: "USD".into(),
+            created_at: call.created_at,
         };
         let with = i % 2 == 0;
         let end = StatusMove {
@@ -177,7 +175,7 @@ async fn bookkeeping(store: &Store, org: &str, sends: usize) -> Result<Value> {
                 cost: "0.0048",
                 baseline: Some("0.0168"),
                 currency: "USD",
-                part: with.then_some(&line),
+                line: with.then_some(&line),
             }),
             ..StatusMove::default()
         };

@@ -20,6 +20,8 @@ use switchyard_store::{Dimension, RollupQuery};
 
 /// Longest range one query may cover.
 const MAX_RANGE_DAYS: i64 = 400;
+/// The channels rollups are kept for.
+const CHANNELS: [&str; 6] = ["voice", "sms", "mms", "whatsapp", "email", "numbers"];
 /// Range when none is given.
 const DEFAULT_RANGE_DAYS: i64 = 30;
 
@@ -130,6 +132,14 @@ fn bound(field: &str, text: &str, tz: Tz, end: bool) -> ApiResult<i64> {
 
 /// Reads a range (whole hours: the start rounded down, the end up).
 pub async fn range(state: &Shared, org: &str, p: &AnalyticsParams) -> ApiResult<Range> {
+    if let Some(channel) = p.channel.as_deref()
+        && !CHANNELS.contains(&channel)
+    {
+        return Err(ApiError::invalid(
+            "channel",
+            format!("channel: {channel:?} is not one of {}", CHANNELS.join(", ")),
+        ));
+    }
     let tz = spend::zone_of(state, org).await?;
     let to_ms = match p.to.as_deref() {
         Some(t) => bound("to", t, tz, true)?,

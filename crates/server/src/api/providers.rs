@@ -213,7 +213,8 @@ async fn view(state: &Shared, r: &ProviderRecord) -> ApiResult<ProviderView> {
     })
 }
 
-async fn routing_changed(state: &Shared, org: &str) -> ApiResult<()> {
+/// Rebuilds the organisation's routing after its providers changed.
+pub(crate) async fn routing_changed(state: &Shared, org: &str) -> ApiResult<()> {
     state.routing.changed(org).await.map_err(ApiError::internal)
 }
 

@@ -18,7 +18,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use switchyard_core::advice::{Advice, Lane, Thresholds, numbers_to_add, recommend};
+use switchyard_core::advice::{Advice, Lane, Thresholds, numbers_to_add, recommend, usual_hour};
 use switchyard_core::analytics::{HOUR_MS, hour_of};
 use switchyard_store::{Dimension, Role};
 
@@ -33,7 +33,7 @@ const MAX_BUY: u32 = 50;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AdviceParams {
     /// Days of traffic to read, ending now (1–90, default 7).
-    days: Option<u32>,
+    days: Option<String>,
 }
 
 /// A recommendation to apply, as listed under `apply.body`.
@@ -157,10 +157,9 @@ async fn capped_pools(state: &Shared, org: &str, range: &Range) -> ApiResult<Vec
             .filter(|m| m.status != "released")
             .count();
         let hours: Vec<u32> = capped.iter().map(|c| c.1).collect();
-        let add = numbers_to_add(members, &hours);
-        let mut sorted = hours.clone();
-        sorted.sort_unstable();
-        let usual = sorted[sorted.len() / 2];
+        let (Some(usual), add) = (usual_hour(&hours), numbers_to_add(members, &hours)) else {
+            continue;
+        };
         out.push(json!({
             "summary": format!(
                 "number pool {} is capped out at {usual:02}:00 on {} of the last days: add {add} numbers",
@@ -186,10 +185,19 @@ pub async fn list(
     Extension(auth): Extension<Auth>,
     Query(p): Query<AdviceParams>,
 ) -> ApiResult<axum::Json<Value>> {
-    let days = p.days.unwrap_or(DEFAULT_DAYS);
-    if !(1..=90).contains(&days) {
-        return Err(ApiError::invalid("days", "days must be 1 to 90"));
-    }
+    let days = match p.days.as_deref() {
+        None => DEFAULT_DAYS,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=90).contains(d))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "days",
+                    format!("days must be a whole number from 1 to 90, not {text:?}"),
+                )
+            })?,
+    };
     let org = auth.org();
     let to_ms = hour_of(Utc::now().timestamp_millis()) + HOUR_MS;
     let range = Range {
@@ -283,11 +291,7 @@ async fn reweigh(
         updated.settings = serde_json::to_string(&s).map_err(ApiError::internal)?;
         state.store.update_provider(&updated).await?;
     }
-    state
-        .routing
-        .changed(org)
-        .await
-        .map_err(ApiError::internal)?;
+    super::providers::routing_changed(state, org).await?;
     Ok(json!({ "weights": weights }))
 }
 

@@ -422,16 +422,16 @@ async fn ending(state: &Shared, call: &CallRecord, update: &CallEvent) -> Ending
         duration_secs,
     };
     let provider_id = call.provider_id.as_deref().unwrap_or_default();
-    let req = super::RateRequest {
-        org: &call.org_id,
-        resource_id: &call.id,
-        to: &call.to,
-        channel: switchyard_core::Channel::Voice,
+    let rated = super::rate(
+        state,
+        &call.org_id,
+        &call.to,
+        switchyard_core::Channel::Voice,
         usage,
         provider_id,
-        plan: &call.plan,
-    };
-    let rated = super::rate(state, req).await;
+        &call.plan,
+    )
+    .await;
     let outcome = match update.status {
         CallStatus::Completed if answered => Some(CallOutcome::Answered { duration_secs }),
         CallStatus::Busy => Some(CallOutcome::Busy),

@@ -76,16 +76,16 @@ impl Outbound for EmailRecord {
             recipients: u32::try_from(self.recipients).unwrap_or(1),
             attachments: u32::try_from(self.attachments).unwrap_or(0),
         };
-        let req = super::RateRequest {
-            org: &self.org_id,
-            resource_id: &self.id,
-            to: "",
-            channel: switchyard_core::Channel::Email,
+        super::rate(
+            state,
+            &self.org_id,
+            "",
+            switchyard_core::Channel::Email,
             usage,
-            provider_id: &step.provider_id,
-            plan: &self.plan,
-        };
-        super::rate(state, req).await
+            &step.provider_id,
+            &self.plan,
+        )
+        .await
     }
 
     async fn accepted(

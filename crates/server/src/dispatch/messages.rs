@@ -126,16 +126,16 @@ impl Outbound for MessageRecord {
         let usage = Usage::Message {
             segments: u32::try_from(self.segments).unwrap_or(1),
         };
-        let req = super::RateRequest {
-            org: &self.org_id,
-            resource_id: &self.id,
-            to: &self.to,
+        super::rate(
+            state,
+            &self.org_id,
+            &self.to,
             channel,
             usage,
-            provider_id: &step.provider_id,
-            plan: &self.plan,
-        };
-        super::rate(state, req).await
+            &step.provider_id,
+            &self.plan,
+        )
+        .await
     }
 
     async fn accepted(

@@ -203,8 +203,8 @@ pub struct Rated {
     pub baseline: Option<String>,
     /// Currency.
     pub currency: String,
-    /// The cost component recorded with it.
-    pub part: switchyard_store::NewCostComponent,
+    /// The cost as an invoice line, kept with it.
+    pub line: switchyard_store::CostComponent,
 }
 
 impl Rated {
@@ -214,73 +214,65 @@ impl Rated {
             cost: &self.cost,
             baseline: self.baseline.as_deref(),
             currency: &self.currency,
-            part: Some(&self.part),
+            line: Some(&self.line),
         }
     }
 }
 
-/// What to rate: an entry's usage on the provider it went through.
-pub struct RateRequest<'a> {
-    /// Organisation.
-    pub org: &'a str,
-    /// The call's, message's or email's id.
-    pub resource_id: &'a str,
-    /// Destination (empty for emails).
-    pub to: &'a str,
-    /// Channel.
-    pub channel: switchyard_core::Channel,
-    /// What was used.
-    pub usage: Usage,
-    /// Provider used.
-    pub provider_id: &'a str,
-    /// The entry's plan (its dearest step is the baseline without a reference provider).
-    pub plan: &'a str,
-}
-
-/// Rates usage on the provider's deck and on the baseline: the organisation's reference
+/// Rates usage on `provider_id`'s deck and on the baseline: the organisation's reference
 /// provider, or the dearest provider of the plan. `None` without an open rate.
-pub async fn rate(state: &Shared, req: RateRequest<'_>) -> Option<Rated> {
+pub async fn rate(
+    state: &Shared,
+    org: &str,
+    to: &str,
+    channel: switchyard_core::Channel,
+    usage: Usage,
+    provider_id: &str,
+    plan: &str,
+) -> Option<Rated> {
     use switchyard_core::rating::{breakdown, rate_usage};
-    let routing = state.routing.for_org(req.org).await.ok()?;
+    let routing = state.routing.for_org(org).await.ok()?;
     let snapshot = routing.router.current();
-    let digits = req.to.trim_start_matches('+');
+    let digits = to.trim_start_matches('+');
     let now = chrono::Utc::now().timestamp_millis();
-    let terms_on = |id: &str| snapshot.terms_for(&id.into(), digits, req.channel, now);
-    let on = |id: &str| terms_on(id).map(|t| rate_usage(&t, req.usage).total);
-    let terms = terms_on(req.provider_id)?;
-    let cost = rate_usage(&terms, req.usage).total;
+    let on = |id: &str| {
+        snapshot
+            .rate_event(&id.into(), digits, channel, usage, now)
+            .map(|c| c.total)
+    };
+    let terms = snapshot.terms_for(&provider_id.into(), digits, channel, now)?;
+    let cost = rate_usage(&terms, usage).total;
     let baseline = match &snapshot.policy().baseline_provider {
         Some(reference) => on(reference),
-        None => serde_json::from_str::<Vec<PlanStep>>(req.plan)
+        None => serde_json::from_str::<Vec<PlanStep>>(plan)
             .unwrap_or_default()
             .iter()
             .filter_map(|step| on(&step.provider_id))
             .max_by(|a, b| a.amount.cmp(&b.amount)),
     };
-    let line = breakdown(&terms, req.usage);
-    let (resource_kind, component) = match req.channel {
-        switchyard_core::Channel::Voice => ("call", "telephony"),
-        switchyard_core::Channel::Email => ("email", "email"),
-        _ => ("message", "messaging"),
+    let part = breakdown(&terms, usage);
+    let component = match channel {
+        switchyard_core::Channel::Voice => "telephony",
+        switchyard_core::Channel::Email => "email",
+        _ => "messaging",
     };
+    let amount = cost.amount.normalize().to_string();
     Some(Rated {
-        cost: cost.amount.normalize().to_string(),
         baseline: baseline.map(|b| b.amount.normalize().to_string()),
         currency: cost.currency.to_string(),
-        part: switchyard_store::NewCostComponent {
-            org_id: req.org.to_owned(),
-            resource_kind: resource_kind.into(),
-            resource_id: req.resource_id.to_owned(),
+        line: switchyard_store::CostComponent {
             component: component.into(),
-            provider_id: req.provider_id.to_owned(),
+            provider_id: provider_id.to_owned(),
             period: String::new(),
-            quantity: line.quantity.into(),
-            unit: line.unit.into(),
-            unit_price: line.unit_price.normalize(),
-            fee: line.fee.normalize(),
-            amount: cost.amount.normalize(),
+            quantity: part.quantity.to_string(),
+            unit: part.unit.into(),
+            unit_price: part.unit_price.normalize().to_string(),
+            fee: part.fee.normalize().to_string(),
+            amount: amount.clone(),
             currency: cost.currency.to_string(),
+            created_at: now,
         },
+        cost: amount,
     })
 }
 
