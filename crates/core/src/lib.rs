@@ -11,6 +11,7 @@ pub mod channel;
 pub mod consent;
 pub mod decision;
 pub mod deck;
+pub mod features;
 pub mod health;
 pub mod index;
 pub mod live;

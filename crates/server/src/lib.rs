@@ -4,13 +4,16 @@
 
 mod adapters;
 pub mod api;
+pub mod dashboard;
 mod decision_log;
 pub mod dispatch;
 pub mod email;
 pub mod error;
 pub mod events_out;
+pub mod features;
 mod json;
 mod middleware;
+mod passwords;
 mod provider_settings;
 pub mod provisioner;
 pub mod routing_state;
@@ -53,6 +56,8 @@ pub struct Running {
     pub done: tokio::task::JoinHandle<()>,
     /// The built-in sandbox carrier, when enabled: what it was asked and what it sent.
     pub sandbox: Option<switchyard_sandbox::Sandbox>,
+    /// The dashboard's one-time set-up link, while no user exists.
+    pub setup_url: Option<String>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -79,6 +84,7 @@ pub async fn start(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
     let state: Shared = Arc::new(AppState::new(
         store,
         master_key,
@@ -86,6 +92,7 @@ pub async fn start(
         metrics_handle(),
         settings,
         public_url,
+        rx.clone(),
     ));
     let listen_task = tokio::spawn(state.routing.clone().listen());
     let delivery_task = tokio::spawn(events_out::run(state.clone()));
@@ -103,7 +110,7 @@ pub async fn start(
     }
     let state_url = state.public_url.clone();
     let sandbox = state.sandbox.clone();
-    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+    let setup_url = open_first_run_setup(&state).await;
     let app = api::app(state.clone());
     let done = tokio::spawn(async move {
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -132,6 +139,27 @@ pub async fn start(
         addr,
         done,
         sandbox,
+        setup_url,
         shutdown,
     })
+}
+
+/// While no user exists, makes a one-time token for the dashboard's set-up page and returns
+/// its link, for `serve` to print (only whoever can read the server's output can use it).
+async fn open_first_run_setup(state: &Shared) -> Option<String> {
+    match state.store.user_count().await {
+        Ok(0) => {
+            let token = hex::encode(rand::random::<[u8; 16]>());
+            let url = format!("{}/setup?token={token}", state.public_url);
+            if let Ok(mut t) = state.setup_token.lock() {
+                *t = Some(token);
+            }
+            Some(url)
+        }
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count users; first-run set-up stays closed");
+            None
+        }
+    }
 }

@@ -5,35 +5,81 @@ use crate::error::ApiError;
 use crate::state::Shared;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
-use switchyard_store::{ApiKey, KeyClaim, NewAuditEntry, Reservation, Role};
+use switchyard_core::features::FeatureSettings;
+use switchyard_store::{
+    ApiKey, KeyClaim, NewAuditEntry, Reservation, Role, Session, SessionSubject,
+};
 
-/// The authenticated caller, put in the request's extensions.
+/// The authenticated caller, put in the request's extensions: an API key, or a browser
+/// signed in to the dashboard (with a password or a key).
 #[derive(Debug, Clone)]
 pub struct Auth {
-    /// The key used.
-    pub key: ApiKey,
+    /// The caller's organisation.
+    pub org_id: String,
+    /// What the caller may do now.
+    pub role: Role,
+    /// Who acts, for the audit log: the key's id, or `user:` and the user's id.
+    pub actor: String,
+    /// The key used, directly or to sign in (none for a user).
+    pub key_id: Option<String>,
+    /// The signed-in user's id, when a user acts.
+    pub user_id: Option<String>,
+    /// The user's own feature toggles (default for keys).
+    pub user_features: Option<FeatureSettings>,
 }
 
 impl Auth {
     /// The caller's organisation.
     pub fn org(&self) -> &str {
-        &self.key.org_id
+        &self.org_id
     }
 
     /// Refuses callers below `role`.
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.key.role >= role {
+        if self.role >= role {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
-                "this needs the {role} role; the key has {}",
-                self.key.role
+                "this needs the {role} role; the caller has {}",
+                self.role
             )))
+        }
+    }
+
+    fn from_key(key: ApiKey) -> Self {
+        Auth {
+            org_id: key.org_id,
+            role: key.role,
+            actor: key.id.clone(),
+            key_id: Some(key.id),
+            user_id: None,
+            user_features: None,
+        }
+    }
+
+    fn from_session(session: &Session) -> Self {
+        let (actor, key_id, user_id) = match &session.subject {
+            SessionSubject::User(id) => (format!("user:{id}"), None, Some(id.clone())),
+            SessionSubject::Key(id) => (id.clone(), Some(id.clone()), None),
+        };
+        let user_features = user_id.as_ref().map(|_| {
+            serde_json::from_str(&session.user_features).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "a user's feature document is unreadable; using the organisation's");
+                FeatureSettings::default()
+            })
+        });
+        Auth {
+            org_id: session.org_id.clone(),
+            role: session.role,
+            actor,
+            key_id,
+            user_id,
+            user_features,
         }
     }
 }
@@ -59,26 +105,58 @@ const ENTRY_ROUTES: [&str; 3] = ["/v1/messages", "/v1/calls", "/v1/emails"];
 #[derive(Debug, Clone)]
 pub struct IdempotencyClaim(pub KeyClaim);
 
-/// Authenticates, applies idempotency keys, and audits mutating requests.
-pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
-    let secret = req
-        .headers()
+/// The caller of a request: an API key in `Authorization: Bearer`, or else a dashboard
+/// session cookie, whose changes must carry the session's CSRF token in `X-CSRF-Token`.
+async fn authenticate(
+    state: &Shared,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Auth, Response> {
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|s| s.trim().to_string());
-    let Some(secret) = secret else {
-        return unauthorized("send an API key as Authorization: Bearer <key>");
+        .map(str::trim);
+    if let Some(secret) = bearer {
+        return match state.resolve_key(secret).await {
+            Ok(Some(k)) => Ok(Auth::from_key(k)),
+            Ok(None) => Err(unauthorized("the API key is not valid")),
+            Err(e) => Err(ApiError::internal(e).into_response()),
+        };
+    }
+    let Some(token) = crate::dashboard::session::cookie_token(headers) else {
+        return Err(unauthorized(
+            "send an API key as Authorization: Bearer <key>, or sign in to the dashboard",
+        ));
     };
-    let key = match state.resolve_key(&secret).await {
-        Ok(Some(k)) => k,
-        Ok(None) => return unauthorized("the API key is not valid"),
-        Err(e) => return ApiError::internal(e).into_response(),
+    let session = match state.resolve_session(&token).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(unauthorized("the session has ended; sign in again")),
+        Err(e) => return Err(ApiError::internal(e).into_response()),
     };
-    let auth = Auth { key };
-    req.extensions_mut().insert(auth.clone());
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !crate::dashboard::session::csrf_matches(headers, &session.csrf_token) {
+        return Err(ApiError::forbidden(
+            "changes made through a dashboard session need its X-CSRF-Token header",
+        )
+        .into_response());
+    }
+    Ok(Auth::from_session(&session))
+}
+
+/// Authenticates, enforces feature toggles, applies idempotency keys, and audits mutating
+/// requests.
+pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let auth = match authenticate(&state, &req.headers().clone(), &method).await {
+        Ok(auth) => auth,
+        Err(resp) => return resp,
+    };
+    if let Err(e) = crate::features::gate(&state, &auth, &method, &path).await {
+        return e.into_response();
+    }
+    req.extensions_mut().insert(auth.clone());
     let idem_key = (method == Method::POST)
         .then(|| {
             req.headers()
@@ -95,7 +173,7 @@ pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Re
     if !read_only && method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
         let entry = NewAuditEntry {
             org_id: auth.org().to_string(),
-            actor: auth.key.id.clone(),
+            actor: auth.actor.clone(),
             action: format!("{method} {path}"),
             target: path,
             outcome: response.status().as_u16(),

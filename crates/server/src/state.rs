@@ -7,9 +7,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchyard_core::features::FeatureSettings;
 use switchyard_providers::http::HttpClient;
 use switchyard_sandbox::{Sandbox, SandboxConfig};
-use switchyard_store::{ApiKey, BudgetRecord, EventEndpoint, Store};
+use switchyard_store::{ApiKey, BudgetRecord, EventEndpoint, Session, Store};
 
 /// Server settings that handlers read.
 #[derive(Debug, Clone)]
@@ -105,6 +106,13 @@ pub struct AppState {
     /// Number pools as recently read, for choosing senders.
     pub pools: crate::sender::PoolCache,
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
+    session_cache: Mutex<HashMap<String, (Session, Instant)>>,
+    features_cache: OrgCache<FeatureSettings>,
+    /// The one-time token that opens the first-run set-up while no user exists.
+    pub setup_token: Mutex<Option<String>>,
+    /// Turns true when the server is asked to stop, so long-lived responses (event
+    /// streams) end and graceful shutdown is not held open by a browser.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     endpoints_cache: OrgCache<Vec<EventEndpoint>>,
     budgets_cache: OrgCache<(Vec<BudgetRecord>, String)>,
     warned: Mutex<std::collections::HashSet<(String, String, bool)>>,
@@ -126,6 +134,7 @@ impl AppState {
         metrics: PrometheusHandle,
         settings: ServerSettings,
         public_url: String,
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         AppState {
             sandbox: settings.sandbox.map(Sandbox::new),
@@ -140,6 +149,10 @@ impl AppState {
             metrics,
             settings,
             auth_cache: Mutex::new(HashMap::new()),
+            session_cache: Mutex::new(HashMap::new()),
+            features_cache: OrgCache::default(),
+            setup_token: Mutex::new(None),
+            stopping,
             endpoints_cache: OrgCache::default(),
             budgets_cache: OrgCache::default(),
             warned: Mutex::new(std::collections::HashSet::new()),
@@ -226,11 +239,75 @@ impl AppState {
         self.endpoints_cache.forget(org);
     }
 
-    /// Forgets cached keys (after a revocation on this instance).
+    /// Forgets cached keys and sessions (after a revocation, a sign-out or a change to a
+    /// user on this instance).
     pub fn forget_keys(&self) {
         if let Ok(mut cache) = self.auth_cache.lock() {
             cache.clear();
         }
+        if let Ok(mut cache) = self.session_cache.lock() {
+            cache.clear();
+        }
+    }
+
+    /// The live dashboard session with this token, from a short-lived cache or the store (a
+    /// session ended on another instance stops within the same time as a revoked key).
+    pub async fn resolve_session(
+        &self,
+        token: &str,
+    ) -> Result<Option<Session>, switchyard_store::StoreError> {
+        let hash = switchyard_store::hash_secret(token);
+        if let Ok(cache) = self.session_cache.lock()
+            && let Some((session, at)) = cache.get(&hash)
+            && at.elapsed() < AUTH_CACHE_TTL
+            && session.expires_at > switchyard_store::now_ms()
+        {
+            return Ok(Some(session.clone()));
+        }
+        let found = self.store.session(token).await?;
+        if let Ok(mut cache) = self.session_cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            match &found {
+                Some(s) => {
+                    cache.insert(hash, (s.clone(), Instant::now()));
+                }
+                None => {
+                    cache.remove(&hash);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The organisation's feature settings, from a short-lived cache or the store: every
+    /// gated request asks. A change through this instance is seen at once; one made through
+    /// another instance within [`ENDPOINTS_CACHE_TTL`].
+    pub async fn features(
+        &self,
+        org: &str,
+    ) -> Result<FeatureSettings, switchyard_store::StoreError> {
+        if let Some(found) = self.features_cache.get(org) {
+            return Ok(found);
+        }
+        let doc = self
+            .store
+            .org_document(org, switchyard_store::OrgDocument::Features)
+            .await?
+            .unwrap_or_default();
+        let found = if doc.is_empty() {
+            FeatureSettings::default()
+        } else {
+            crate::features::parse_settings(&doc)
+        };
+        self.features_cache.put(org, found.clone());
+        Ok(found)
+    }
+
+    /// Forgets the cached feature settings of an organisation (after a change here).
+    pub fn forget_features(&self, org: &str) {
+        self.features_cache.forget(org);
     }
 }
 

@@ -81,15 +81,19 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A stored role name read back.
+pub(crate) fn role_from(text: String) -> Result<Role> {
+    text.parse().map_err(|reason| StoreError::Corrupt {
+        what: "role",
+        reason,
+    })
+}
+
 fn key_from_row(r: &sqlx::any::AnyRow) -> Result<ApiKey> {
-    let role: String = r.get("role");
     Ok(ApiKey {
         id: r.get("id"),
         org_id: r.get("org_id"),
-        role: role.parse().map_err(|reason| StoreError::Corrupt {
-            what: "api_keys.role",
-            reason,
-        })?,
+        role: role_from(r.get("role"))?,
         name: r.get("name"),
         prefix: r.get("key_prefix"),
         created_at: r.get("created_at"),

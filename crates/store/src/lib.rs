@@ -2,6 +2,7 @@
 //! reached through sqlx's `Any` driver so every query is written once. Identifiers are UUIDv7
 //! text, instants unix milliseconds, money decimal text: types both backends hold the same.
 
+mod activity;
 mod audit;
 mod budgets;
 mod calls;
@@ -22,13 +23,16 @@ mod outbox;
 mod pools;
 mod providers;
 mod provisioning;
+mod sessions;
 mod synthetic;
 mod templates;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod usage;
+mod users;
 mod webhook_events;
 
+pub use activity::StatusCount;
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use budgets::{BudgetRecord, NewBudget};
 pub use calls::{CallRecord, CallTimes, FinishedCall, NewCall};
@@ -52,9 +56,11 @@ pub use outbox::{
 pub use pools::{DayUsage, NumberPlace, PoolMember, PoolRecord};
 pub use providers::{NewProvider, ProviderRecord};
 pub use provisioning::{NumberFacts, ProvisioningRecord, ProvisioningStart, UsageWarning};
+pub use sessions::{Session, SessionSubject};
 pub use synthetic::SyntheticCall;
 pub use templates::TemplateRecord;
 pub use usage::{Dimension, RollupQuery};
+pub use users::{NewUser, User, UserPatch};
 pub use webhook_events::{NewWebhookEvent, WebhookEvent};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

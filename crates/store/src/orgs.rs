@@ -103,6 +103,8 @@ pub enum OrgDocument {
     ConsentTexts,
     /// The chain that gets numbers to assistants, campaigns and tenants.
     Provisioning,
+    /// Feature toggles, simple mode and saved presets.
+    Features,
 }
 
 impl OrgDocument {
@@ -111,6 +113,7 @@ impl OrgDocument {
             OrgDocument::RoutingPolicy => "routing_policy",
             OrgDocument::ConsentTexts => "consent_texts",
             OrgDocument::Provisioning => "provisioning",
+            OrgDocument::Features => "features",
         }
     }
 }

@@ -162,7 +162,7 @@ impl Outbox {
     }
 
     /// How a final status counts.
-    fn outcome(self, status: &str, answered: bool) -> Outcome {
+    pub fn outcome(self, status: &str, answered: bool) -> Outcome {
         match (self, status) {
             (Outbox::Calls, "completed") if answered => Outcome::Succeeded,
             (Outbox::Calls, "busy" | "no-answer" | "failed") => Outcome::Failed,

@@ -159,6 +159,9 @@ pub fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
         };
         let running = switchyard_server::start(store, key, settings, listener).await?;
         eprintln!("switchyard listening on http://{}", running.addr);
+        if let Some(url) = &running.setup_url {
+            eprintln!("no dashboard user yet: open {url} to create the first account");
+        }
         tokio::signal::ctrl_c()
             .await
             .context("cannot wait for Ctrl-C")?;

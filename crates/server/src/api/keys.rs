@@ -32,10 +32,10 @@ pub async fn create(
     Json(body): Json<CreateKey>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require(Role::Admin)?;
-    if body.role > auth.key.role {
+    if body.role > auth.role {
         return Err(ApiError::forbidden(format!(
             "a {} key cannot create a {} key",
-            auth.key.role, body.role
+            auth.role, body.role
         )));
     }
     let (key, secret) = state
@@ -87,7 +87,7 @@ pub async fn org(
         .await?
         .ok_or_else(|| ApiError::not_found("organisation"))?;
     Ok(axum::Json(
-        json!({ "org": org, "role": auth.key.role, "key_id": auth.key.id }),
+        json!({ "org": org, "role": auth.role, "key_id": auth.key_id, "user_id": auth.user_id }),
     ))
 }
 

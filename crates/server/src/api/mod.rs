@@ -7,12 +7,14 @@ pub mod consent;
 pub mod email_links;
 pub mod emails;
 pub mod events;
+pub mod features;
 pub mod keys;
 pub mod listing;
 pub mod messages;
 pub mod number_detail;
 pub mod numbers;
 pub mod outbound;
+pub mod overview;
 pub mod pools;
 pub mod providers;
 pub mod provisioning;
@@ -23,6 +25,7 @@ pub mod routing;
 pub mod sandbox;
 pub mod system;
 pub mod templates;
+pub mod users;
 pub mod webhooks;
 
 use crate::middleware;
@@ -143,6 +146,14 @@ fn v1() -> OpenApiRouter<Shared> {
         .routes(routes!(keys::revoke))
         .routes(routes!(keys::org))
         .routes(routes!(keys::audit))
+        .routes(routes!(users::create, users::list))
+        .routes(routes!(users::update))
+        .routes(routes!(features::get, features::set))
+        .routes(routes!(features::apply_preset))
+        .routes(routes!(features::save_preset, features::delete_preset))
+        .routes(routes!(features::set_for_user))
+        .routes(routes!(overview::get))
+        .routes(routes!(overview::stream))
 }
 
 /// Routes outside API-key authentication: provider webhooks prove themselves with the
@@ -192,7 +203,8 @@ pub fn app(state: Shared) -> axum::Router {
         .route("/t/o/{token}", get(email_links::open))
         .route("/t/c/{token}", get(email_links::click))
         .merge(v1)
-        .merge(hooks);
+        .merge(hooks)
+        .merge(crate::dashboard::routes());
     let app = match &state.sandbox {
         Some(sandbox) => app.nest_service("/sandbox", sandbox.carrier_router()),
         None => app,

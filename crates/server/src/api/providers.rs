@@ -234,6 +234,11 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<ProviderView>)> {
     auth.require(Role::Admin)?;
     let t = provider_type(&body.kind)?;
+    let (feature, ai) = crate::features::provider_feature(t.name);
+    if ai {
+        crate::features::require(&state, &auth, "ai_agents").await?;
+    }
+    crate::features::require(&state, &auth, &feature).await?;
     check_name(&body.name)?;
     check_credentials(&t, &body.credentials)?;
     let mut credentials = body.credentials;
