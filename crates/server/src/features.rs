@@ -32,12 +32,17 @@ pub fn area_for(method: &Method, path: &str) -> Option<&'static str> {
     }
 }
 
-/// Provider type names split into carriers (calls, messages, email) and AI voice platforms.
+/// Provider type names split into carriers (calls, messages, email) and AI voice platforms
+/// (types that host AI agents and carry no messages or email: their calls are the agent's;
+/// the sandbox, which imitates every kind, is a carrier).
 pub fn provider_kinds() -> (Vec<&'static str>, Vec<&'static str>) {
     let mut carriers = Vec::new();
     let mut ai = Vec::new();
     for t in switchyard_providers::registry::all() {
-        if t.capabilities.contains(Capability::AiVoice) {
+        let carries = [Capability::Sms, Capability::Email]
+            .into_iter()
+            .any(|c| t.capabilities.contains(c));
+        if t.capabilities.contains(Capability::AiVoice) && !carries {
             ai.push(t.name);
         } else {
             carriers.push(t.name);
