@@ -248,7 +248,8 @@ mod tests {
 
     #[test]
     fn simple_broadcast_keeps_calls_and_sms_only() {
-        let (t, simple) = built_in_preset("Simple broadcast only", &CARRIERS, &AI).unwrap();
+        let (t, simple) =
+            built_in_preset("Simple broadcast only", &CARRIERS, &AI).expect("built in");
         assert!(simple);
         let on: Vec<&str> = t
             .iter()
@@ -269,8 +270,9 @@ mod tests {
 
     #[test]
     fn ai_pro_turns_ai_providers_on_and_max_scale_turns_them_off() {
-        let (pro, _) = built_in_preset("AI-powered pro", &CARRIERS, &AI).unwrap();
-        let (scale, _) = built_in_preset("Max scale multi-carrier", &CARRIERS, &AI).unwrap();
+        let (pro, _) = built_in_preset("AI-powered pro", &CARRIERS, &AI).expect("built in");
+        let (scale, _) =
+            built_in_preset("Max scale multi-carrier", &CARRIERS, &AI).expect("built in");
         assert_eq!(pro.get("ai.vapi"), Some(&true));
         assert_eq!(pro.get("predictive_dialing"), Some(&false));
         assert_eq!(scale.get("ai.vapi"), Some(&false));
@@ -295,10 +297,13 @@ mod tests {
             preset: Some("AI-powered pro".into()),
             ..settings(&[("email", false)])
         };
-        let text = serde_json::to_string(&s).unwrap();
-        assert_eq!(serde_json::from_str::<FeatureSettings>(&text).unwrap(), s);
+        let text = serde_json::to_string(&s).expect("serialises");
         assert_eq!(
-            serde_json::from_str::<FeatureSettings>("{}").unwrap(),
+            serde_json::from_str::<FeatureSettings>(&text).expect("parses"),
+            s
+        );
+        assert_eq!(
+            serde_json::from_str::<FeatureSettings>("{}").expect("parses"),
             FeatureSettings::default()
         );
         assert!(serde_json::from_str::<FeatureSettings>(r#"{"toggle":{}}"#).is_err());
@@ -309,7 +314,7 @@ mod tests {
         #[test]
         fn presets_cover_the_catalog(i in 0usize..3) {
             let cat = catalog(&CARRIERS, &AI);
-            let (t, _) = built_in_preset(BUILT_IN_PRESETS[i], &CARRIERS, &AI).unwrap();
+            let (t, _) = built_in_preset(BUILT_IN_PRESETS[i], &CARRIERS, &AI).expect("built in");
             let mut keys: Vec<String> = t.keys().cloned().collect();
             let mut want = cat.clone();
             keys.sort();

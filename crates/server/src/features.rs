@@ -11,9 +11,7 @@ use switchyard_core::features::{self, FeatureSettings};
 /// The area a request needs, if any. Reading budgets is never gated (a stopped send names
 /// its budget); changing them is.
 pub fn area_for(method: &Method, path: &str) -> Option<&'static str> {
-    let Some(rest) = path.strip_prefix("/v1/") else {
-        return None;
-    };
+    let rest = path.strip_prefix("/v1/")?;
     let segments: Vec<&str> = rest.split('/').collect();
     let reads = matches!(*method, Method::GET | Method::HEAD);
     match segments.as_slice() {

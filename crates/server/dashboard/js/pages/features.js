@@ -80,7 +80,7 @@ export async function render(main, ctx) {
           draw(await ctx.refresh());
         }, err);
       });
-      parts.push(h("section", {}, h("h2", { text: "Just for me" }), meForm));
+      parts.push(h("details", {}, h("summary", { text: "Just for me" }), meForm));
     }
     box.replaceChildren(...parts);
   };
