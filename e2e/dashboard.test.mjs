@@ -316,7 +316,7 @@ test("a preset switches features off, the UI hides them and the API refuses them
   assert.equal((await withKey(apiKey, "/v1/analytics/spend")).status, 200);
 });
 
-test("users: an admin adds an operator who signs in with less", async () => {
+test("users: an admin adds a viewer, who signs in on a phone and can change nothing", async () => {
   await page.getByRole("link", { name: "Users" }).click();
   await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
   await page.getByLabel("Email").fill("sam@acme.test");

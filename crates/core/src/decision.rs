@@ -354,6 +354,8 @@ pub enum ExclusionReason {
     },
     /// Its deck is in another currency than the policy's.
     CurrencyMismatch(Currency),
+    /// Its type is switched off by this feature toggle.
+    FeatureOff(String),
 }
 
 impl ExclusionReason {
@@ -375,6 +377,7 @@ impl ExclusionReason {
             ExclusionReason::PrefixClosed(_) => "prefix_closed",
             ExclusionReason::RateAboveMax { .. } => "rate_above_max",
             ExclusionReason::CurrencyMismatch(_) => "currency_mismatch",
+            ExclusionReason::FeatureOff(_) => "feature_off",
         }
     }
 }
@@ -384,6 +387,9 @@ impl fmt::Display for ExclusionReason {
         match self {
             ExclusionReason::MissingCapability(c) => write!(f, "lacks the {c} capability"),
             ExclusionReason::Disabled => f.write_str("disabled by the user"),
+            ExclusionReason::FeatureOff(key) => {
+                write!(f, "its feature {key} is switched off (Settings → Features)")
+            }
             ExclusionReason::TooLarge { size, max } => {
                 write!(
                     f,

@@ -74,6 +74,10 @@ pub struct ProviderProfile {
     /// `None` is no limit known.
     #[serde(default)]
     pub max_email_bytes: Option<u64>,
+    /// The organisation's feature toggle that switches this provider's type off, when it
+    /// is off: routed around like a disabled provider, with that reason.
+    #[serde(default)]
+    pub switched_off: Option<String>,
 }
 
 impl ProviderProfile {
@@ -89,6 +93,7 @@ impl ProviderProfile {
             max_cps: None,
             thresholds: Thresholds::default(),
             max_email_bytes: None,
+            switched_off: None,
         }
     }
 

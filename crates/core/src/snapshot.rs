@@ -395,6 +395,9 @@ impl RoutingSnapshot {
         if !p.enabled {
             return Err(ExclusionReason::Disabled);
         }
+        if let Some(key) = &p.switched_off {
+            return Err(ExclusionReason::FeatureOff(key.clone()));
+        }
         if let (Some(size), Some(max)) = (req.size_bytes, p.max_email_bytes)
             && size > max
         {

@@ -65,6 +65,19 @@ pub fn provider_feature(kind: &str) -> (String, bool) {
     }
 }
 
+/// The organisation's toggle that switches a provider type off, if one does: the type's own
+/// key, or `ai_agents` for an AI platform.
+pub fn switched_off(org: &FeatureSettings, kind: &str) -> Option<String> {
+    let (key, ai) = provider_feature(kind);
+    if !org.allows(&key) {
+        Some(key)
+    } else if ai && !org.allows("ai_agents") {
+        Some("ai_agents".to_string())
+    } else {
+        None
+    }
+}
+
 /// A 403 naming the switched-off feature.
 pub fn disabled(key: &str) -> ApiError {
     ApiError::new(
@@ -146,6 +159,22 @@ mod tests {
         for (m, path, want) in cases {
             assert_eq!(area_for(&m, path), want, "{m} {path}");
         }
+    }
+
+    #[test]
+    fn provider_types_are_switched_off_by_their_key_or_by_ai_agents() {
+        let mut org = FeatureSettings::default();
+        assert_eq!(switched_off(&org, "twilio"), None);
+        org.toggles.insert("ai_agents".into(), false);
+        org.toggles.insert("carrier.telnyx".into(), false);
+        assert_eq!(switched_off(&org, "twilio"), None);
+        assert_eq!(
+            switched_off(&org, "telnyx").as_deref(),
+            Some("carrier.telnyx")
+        );
+        assert_eq!(switched_off(&org, "vapi").as_deref(), Some("ai_agents"));
+        org.toggles.insert("ai.vapi".into(), false);
+        assert_eq!(switched_off(&org, "vapi").as_deref(), Some("ai.vapi"));
     }
 
     #[test]

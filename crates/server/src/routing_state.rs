@@ -58,14 +58,22 @@ pub async fn load_snapshot(
         }),
         None => RoutingPolicy::default(),
     };
+    let features = store
+        .org_document(org_id, switchyard_store::OrgDocument::Features)
+        .await?
+        .filter(|doc| !doc.is_empty())
+        .map(|doc| crate::features::parse_settings(&doc))
+        .unwrap_or_default();
     let providers = records
         .iter()
         .map(|r| {
             let settings: ProviderSettings = serde_json::from_str(&r.settings).unwrap_or_default();
-            settings.profile(
+            let mut profile = settings.profile(
                 &r.id,
                 switchyard_providers::registry::find(&r.kind).as_ref(),
-            )
+            );
+            profile.switched_off = crate::features::switched_off(&features, &r.kind);
+            profile
         })
         .collect();
     let snapshot = tokio::task::spawn_blocking(move || {

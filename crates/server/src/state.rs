@@ -48,15 +48,23 @@ impl Default for ServerSettings {
     }
 }
 
-/// Per-organisation values kept for [`ENDPOINTS_CACHE_TTL`].
+/// Per-organisation values kept for a while ([`ENDPOINTS_CACHE_TTL`] unless said).
 struct OrgCache<V> {
     entries: Mutex<HashMap<String, (V, Instant)>>,
+    ttl: Duration,
 }
 
 impl<V> Default for OrgCache<V> {
     fn default() -> Self {
+        OrgCache::with_ttl(ENDPOINTS_CACHE_TTL)
+    }
+}
+
+impl<V> OrgCache<V> {
+    fn with_ttl(ttl: Duration) -> Self {
         OrgCache {
             entries: Mutex::new(HashMap::new()),
+            ttl,
         }
     }
 }
@@ -65,7 +73,7 @@ impl<V: Clone> OrgCache<V> {
     fn get(&self, org: &str) -> Option<V> {
         let entries = self.entries.lock().ok()?;
         let (v, at) = entries.get(org)?;
-        (at.elapsed() < ENDPOINTS_CACHE_TTL).then(|| v.clone())
+        (at.elapsed() < self.ttl).then(|| v.clone())
     }
 
     fn put(&self, org: &str, v: V) {
@@ -108,6 +116,7 @@ pub struct AppState {
     auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
     session_cache: Mutex<HashMap<String, (Session, Instant)>>,
     features_cache: OrgCache<FeatureSettings>,
+    activity_cache: OrgCache<serde_json::Value>,
     /// The one-time token that opens the first-run set-up while no user exists.
     pub setup_token: Mutex<Option<String>>,
     /// Turns true when the server is asked to stop, so long-lived responses (event
@@ -120,6 +129,10 @@ pub struct AppState {
 
 /// How long an organisation's list of event endpoints is reused before it is read again.
 pub const ENDPOINTS_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// How long an organisation's live activity figures are shared by every open dashboard
+/// before they are counted again.
+const ACTIVITY_CACHE_TTL: Duration = Duration::from_millis(900);
 
 /// How long a resolved API key is trusted before it is looked up again (a revoked key
 /// stops working within this time on every instance).
@@ -151,6 +164,7 @@ impl AppState {
             auth_cache: Mutex::new(HashMap::new()),
             session_cache: Mutex::new(HashMap::new()),
             features_cache: OrgCache::default(),
+            activity_cache: OrgCache::with_ttl(ACTIVITY_CACHE_TTL),
             setup_token: Mutex::new(None),
             stopping,
             endpoints_cache: OrgCache::default(),
@@ -303,6 +317,17 @@ impl AppState {
         };
         self.features_cache.put(org, found.clone());
         Ok(found)
+    }
+
+    /// The organisation's activity figures if counted within the last second (every open
+    /// dashboard of the organisation shares one count a second).
+    pub fn recent_activity(&self, org: &str) -> Option<serde_json::Value> {
+        self.activity_cache.get(org)
+    }
+
+    /// Keeps freshly counted activity figures for the other open dashboards.
+    pub fn keep_activity(&self, org: &str, figures: serde_json::Value) {
+        self.activity_cache.put(org, figures);
     }
 
     /// Forgets the cached feature settings of an organisation (after a change here).

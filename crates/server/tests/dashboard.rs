@@ -725,3 +725,46 @@ async fn every_dashboard_url_serves_the_page_with_protective_headers() {
     }
     s.running.stop();
 }
+
+#[tokio::test]
+async fn a_switched_off_carrier_type_is_routed_around_with_its_reason() {
+    for t in testing::all().await {
+        let (_, key) = tenant(&t.store, Role::Admin).await;
+        let s = start_sandboxed(t.store.clone(), 3, 50.0).await;
+        let deck = [("sms", "prefix,rate\n1,0.01\n".to_string())];
+        let id = s.sandbox_carrier(&key, "Only", "twilio", "{}", &deck).await;
+        let decide = json!({ "number": "+14155550100", "channel": "sms" });
+        let (_, d) = s.post("/v1/routing/decide", &key, decide.clone()).await;
+        assert_eq!(d["primary"]["provider"], id.as_str());
+
+        let off = json!({ "toggles": { "carrier.sandbox": false } });
+        assert_eq!(
+            s.call(Method::PUT, "/v1/features", &key, Some(off)).await.0,
+            StatusCode::OK
+        );
+        let (_, d) = s.post("/v1/routing/decide", &key, decide.clone()).await;
+        assert!(d["primary"].is_null(), "{d}");
+        assert_eq!(d["excluded"][0]["provider"], id.as_str());
+        assert_eq!(d["excluded"][0]["code"], "feature_off");
+        assert!(
+            d["excluded"][0]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("carrier.sandbox")
+        );
+
+        assert_eq!(
+            s.call(Method::PUT, "/v1/features", &key, Some(json!({})))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        let (_, d) = s.post("/v1/routing/decide", &key, decide).await;
+        assert_eq!(
+            d["primary"]["provider"],
+            id.as_str(),
+            "back on, back in routing"
+        );
+        s.running.stop();
+    }
+}

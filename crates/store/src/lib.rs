@@ -132,6 +132,18 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// An id as [`new_id`] would have made it at `ms` (for records written after the fact, such
+/// as benchmarks' synthetic traffic, whose ids must sort with their creation time).
+pub fn id_at(ms: i64) -> String {
+    let ms = u64::try_from(ms.max(0)).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        ms / 1000,
+        u32::try_from(ms % 1000).unwrap_or(0) * 1_000_000,
+    );
+    uuid::Uuid::new_v7(ts).to_string()
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://PATH` creates the file; `postgres://…`). Does not migrate.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {

@@ -1,9 +1,10 @@
-//! Finished calls written in bulk for benchmarks (`switchyard bench analytics`): the raw
-//! records, already counted, and the rollups tallying them one by one would produce; and the
-//! raw-table scan that the rollups replace, as the benchmark's baseline.
+//! Finished calls written in bulk for benchmarks (`switchyard bench analytics`, `bench
+//! overview`): the raw records, already counted, and the rollups tallying them one by one
+//! would produce; and the raw-table scans that the rollups and the id-range count replace,
+//! as the benchmarks' baselines.
 
 use crate::usage::add_to_rollups;
-use crate::{Result, Store, new_id};
+use crate::{Result, StatusCount, Store, id_at};
 use sqlx::Row;
 use switchyard_core::analytics::{Finished, Outcome, aggregate};
 
@@ -66,7 +67,7 @@ impl Store {
                     Outcome::Neither => "canceled",
                 };
                 q = q
-                    .bind(new_id())
+                    .bind(id_at(f.created_at_ms))
                     .bind(c.to.clone())
                     .bind(metadata)
                     .bind(status)
@@ -113,6 +114,31 @@ impl Store {
                     r.get(1),
                     r.get::<Option<f64>, _>(2).unwrap_or_default(),
                 )
+            })
+            .collect())
+    }
+
+    /// What the overview's id-range count replaces: the organisation's calls since
+    /// `since_ms` by status, filtered on `created_at`, which no index leads with.
+    pub async fn scan_call_activity_since(
+        &self,
+        org_id: &str,
+        since_ms: i64,
+    ) -> Result<Vec<StatusCount>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) FROM calls WHERE org_id = $1 AND created_at >= $2 \
+             GROUP BY status ORDER BY status",
+        )
+        .bind(org_id)
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StatusCount {
+                table: "calls",
+                status: r.get(0),
+                count: r.get(1),
             })
             .collect())
     }

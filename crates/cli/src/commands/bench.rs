@@ -34,6 +34,9 @@ pub enum BenchCommand {
     /// The analytics API over many synthetic finished calls, against summing the raw
     /// records; and each send's cost bookkeeping, against a one-row read.
     Analytics(super::bench_analytics::AnalyticsArgs),
+    /// The dashboard overview's live counts over many synthetic calls, against counting
+    /// them by creation time.
+    Overview(super::bench_overview::OverviewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +72,7 @@ pub fn run(global: &crate::config::GlobalArgs, cmd: BenchCommand) -> Result<Exit
         BenchCommand::Pool(args) => super::bench_pool::run(global, &args),
         BenchCommand::Budget(args) => super::bench_budget::run(global, &args),
         BenchCommand::Analytics(args) => super::bench_analytics::run(global, &args),
+        BenchCommand::Overview(args) => super::bench_overview::run(global, &args),
     }
 }
 

@@ -115,8 +115,35 @@ fn synthetic(rng: &mut Rng, k: usize, n: usize, from_ms: i64, to_ms: i64) -> Syn
     }
 }
 
+/// Writes `calls` synthetic finished calls over `[from_ms, to_ms)` for the world's
+/// organisation, in batches, with their rollups.
+pub(super) async fn load_calls(
+    world: &Embedded,
+    calls: usize,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<()> {
+    let mut rng = Rng::new(42);
+    let mut k = 0;
+    while k < calls {
+        let batch: Vec<SyntheticCall> = (k..(k + BATCH).min(calls))
+            .map(|i| synthetic(&mut rng, i, calls, from_ms, to_ms))
+            .collect();
+        world
+            .store
+            .load_finished_calls(&world.org_id, &batch)
+            .await?;
+        k += batch.len();
+    }
+    Ok(())
+}
+
 /// Times `runs` GETs of `path`, in ms, sorted; the last answer.
-async fn time_get(world: &Embedded, path: &str, runs: usize) -> Result<(Vec<f64>, Value)> {
+pub(super) async fn time_get(
+    world: &Embedded,
+    path: &str,
+    runs: usize,
+) -> Result<(Vec<f64>, Value)> {
     let mut times = Vec::with_capacity(runs);
     let mut last = Value::Null;
     for _ in 0..runs {
@@ -128,7 +155,7 @@ async fn time_get(world: &Embedded, path: &str, runs: usize) -> Result<(Vec<f64>
     Ok((times, last))
 }
 
-fn figures(sorted: &[f64]) -> Value {
+pub(super) fn figures(sorted: &[f64]) -> Value {
     json!({ "p50": ms3(percentile(sorted, 0.5)), "p95": ms3(percentile(sorted, 0.95)) })
 }
 
@@ -233,15 +260,7 @@ pub fn run(global: &GlobalArgs, args: &AnalyticsArgs) -> Result<ExitCode> {
         let from_ms = to_ms - args.days * 24 * HOUR_MS;
 
         let load_started = Instant::now();
-        let mut rng = Rng::new(42);
-        let mut k = 0;
-        while k < args.calls {
-            let batch: Vec<SyntheticCall> = (k..(k + BATCH).min(args.calls))
-                .map(|i| synthetic(&mut rng, i, args.calls, from_ms, to_ms))
-                .collect();
-            world.store.load_finished_calls(&world.org_id, &batch).await?;
-            k += batch.len();
-        }
+        load_calls(&world, args.calls, from_ms, to_ms).await?;
         let load_secs = load_started.elapsed().as_secs_f64();
 
         let queries = [

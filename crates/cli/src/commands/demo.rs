@@ -479,6 +479,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<ExitCode> {
                 "API on {} — try: curl -H 'Authorization: Bearer {}' {}/v1/calls?limit=5",
                 world.base, world.key, world.base
             );
+            println!("Dashboard on {}/ — sign in with that API key", world.base);
             println!("Ctrl-C stops.");
             tokio::signal::ctrl_c().await?;
         }

@@ -5,6 +5,7 @@ pub mod bench;
 mod bench_analytics;
 mod bench_budget;
 mod bench_http;
+mod bench_overview;
 mod bench_pool;
 mod bench_send;
 mod bench_smtp;

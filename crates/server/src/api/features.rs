@@ -107,7 +107,8 @@ async fn save_org(state: &Shared, org: &str, settings: &FeatureSettings) -> ApiR
         .set_org_document(org, OrgDocument::Features, &doc)
         .await?;
     state.forget_features(org);
-    Ok(())
+    // Providers of a switched-off type leave routing (and come back) at once.
+    crate::api::providers::routing_changed(state, org).await
 }
 
 /// Sets the organisation's toggles and simple mode (a custom choice: no preset).

@@ -44,8 +44,18 @@ fn channel(table: &str, counts: &[StatusCount]) -> Value {
             "success_rate": rate, "by_status": by_status })
 }
 
-/// Today's activity of the organisation, in its time zone.
+/// Today's activity of the organisation, in its time zone, counted at most once a second
+/// however many dashboards follow it.
 pub async fn snapshot(state: &Shared, org: &str) -> ApiResult<Value> {
+    if let Some(found) = state.recent_activity(org) {
+        return Ok(found);
+    }
+    let figures = count(state, org).await?;
+    state.keep_activity(org, figures.clone());
+    Ok(figures)
+}
+
+async fn count(state: &Shared, org: &str) -> ApiResult<Value> {
     let tz = crate::spend::zone_of(state, org).await?;
     let today = Utc::now().with_timezone(&tz).date_naive();
     let start = switchyard_core::timezone::day_start(today, tz).timestamp_millis();

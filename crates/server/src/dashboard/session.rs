@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use switchyard_store::{NewUser, Role, Session, SessionSubject, now_ms};
 
 /// The session cookie's name.
@@ -42,11 +43,7 @@ pub fn csrf_matches(headers: &HeaderMap, expected: &str) -> bool {
 
 /// String equality whose time does not depend on where the strings differ.
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// Whether the browser reached us over HTTPS: the public URL says so, or the proxy in front
