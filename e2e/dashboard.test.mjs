@@ -65,7 +65,11 @@ async function startServer() {
   });
 }
 
+/** Saves a screenshot of the page, after checking it shows no stray `null`, `undefined`
+ * or `NaN` (a value the page failed to format). */
 async function shot(name, p = page) {
+  const text = await p.locator("body").innerText();
+  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, `${name}: a value shown unformatted`);
   await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 

@@ -119,6 +119,8 @@ pub struct AppState {
     activity_cache: OrgCache<serde_json::Value>,
     /// The one-time token that opens the first-run set-up while no user exists.
     pub setup_token: Mutex<Option<String>>,
+    /// Wrong passwords per address, to slow guessing.
+    pub sign_in_throttle: crate::dashboard::throttle::SignInThrottle,
     /// Turns true when the server is asked to stop, so long-lived responses (event
     /// streams) end and graceful shutdown is not held open by a browser.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -166,6 +168,7 @@ impl AppState {
             features_cache: OrgCache::default(),
             activity_cache: OrgCache::with_ttl(ACTIVITY_CACHE_TTL),
             setup_token: Mutex::new(None),
+            sign_in_throttle: Default::default(),
             stopping,
             endpoints_cache: OrgCache::default(),
             budgets_cache: OrgCache::default(),

@@ -265,6 +265,29 @@ async fn sessions_need_csrf_for_changes_and_end_on_sign_out() {
             .await
             .expect("login");
         assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+
+        // Five wrong passwords lock the address, even against the right one.
+        user(&t.store, &org, "guessed@acme.test", Role::Viewer).await;
+        for _ in 0..5 {
+            let (status, _, _) = sign_in(
+                &s,
+                json!({ "email": "guessed@acme.test", "password": "not the password" }),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, _, _) = sign_in(
+            &s,
+            json!({ "email": "Guessed@acme.test", "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        let (status, _, _) = sign_in(
+            &s,
+            json!({ "email": "ada@acme.test", "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "other addresses are not locked");
         s.running.stop();
     }
 }

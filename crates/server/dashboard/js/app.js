@@ -80,9 +80,11 @@ function drawNav() {
     return;
   }
   who.replaceChildren(
-    h("span", { text: `${ctx.session.label || "API key"} · ${ctx.session.role} · ${ctx.session.org.name}` }),
-    ctx.can("admin") ? h("a", { href: "/settings/users", "data-link": true, text: "Users" }) : null,
-    h("button", { type: "button", onclick: signOut, text: "Sign out" }),
+    ...[
+      h("span", { text: `${ctx.session.label || "API key"} · ${ctx.session.role} · ${ctx.session.org.name}` }),
+      ctx.can("admin") ? h("a", { href: "/settings/users", "data-link": true, text: "Users" }) : null,
+      h("button", { type: "button", onclick: signOut, text: "Sign out" }),
+    ].filter(Boolean),
   );
 }
 

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod session;
+pub mod throttle;
 
 use crate::state::Shared;
 use axum::routing::{get, post};

@@ -168,15 +168,29 @@ pub async fn login(
             open(&state, &headers, &key.org_id, SessionSubject::Key(key.id)).await
         }
         (None, Some(email), Some(password)) => {
+            let address = email.trim().to_lowercase();
+            if let Err(wait) = state.sign_in_throttle.check(&address) {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_sign_ins",
+                    format!(
+                        "too many wrong passwords for this address; try again in {} minutes",
+                        wait.as_secs().div_ceil(60)
+                    ),
+                ));
+            }
             let found = state.store.user_for_sign_in(&email).await?;
             let Some((user, hash)) = found else {
                 // Spend the same time as a real check, so timing does not reveal accounts.
                 let _ = passwords::verify_off_thread(password, DUMMY_HASH.clone()).await;
+                state.sign_in_throttle.failed(&address);
                 return Err(wrong());
             };
             if !passwords::verify_off_thread(password, hash).await {
+                state.sign_in_throttle.failed(&address);
                 return Err(wrong());
             }
+            state.sign_in_throttle.succeeded(&address);
             open(
                 &state,
                 &headers,

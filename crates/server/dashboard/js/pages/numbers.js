@@ -85,7 +85,7 @@ export async function render(main, ctx) {
         load();
       }, err);
     });
-    detailBox.replaceChildren(
+    detailBox.replaceChildren(...[
       h("h2", { text: n.e164 }),
       err,
       h("div", { class: "grid" },
@@ -101,7 +101,7 @@ export async function render(main, ctx) {
       ctx.can("operator") ? assign : null,
       ctx.can("operator") && ctx.on("number_rotation") ? rest : null,
       ctx.can("admin") ? release : null,
-    );
+    ].filter(Boolean));
     detailBox.hidden = false;
   };
 
