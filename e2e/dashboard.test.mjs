@@ -165,6 +165,8 @@ test("sign out, then in with the password and with an API key; changes need the 
   await page.getByRole("button", { name: "Sign in with the key" }).click();
   await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
   assert.match(await page.locator("#who").innerText(), /e2e · admin · Acme Calls/);
+  await page.getByRole("link", { name: /e2e · admin/ }).click();
+  await page.getByText("keys have no password").waitFor();
   // Back as the owner for the rest.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Email").fill("olivia@acme.test");
@@ -344,6 +346,16 @@ test("users: an admin adds a viewer, who signs in on a phone and can change noth
   await phone.getByRole("button", { name: "Sign in", exact: true }).click();
   await phone.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
   await shot("overview-phone", phone);
+  // Sam changes his password from the account page, which signs him out everywhere.
+  await phone.goto(`${base}/settings/account`);
+  await phone.getByLabel("New password").fill("sams own password");
+  await phone.getByLabel("The same again").fill("sams own password");
+  await phone.getByRole("button", { name: "Change password" }).click();
+  await phone.getByRole("heading", { name: "Sign in to Switchyard" }).waitFor();
+  await phone.getByLabel("Email").fill("sam@acme.test");
+  await phone.getByLabel("Password").fill("sams own password");
+  await phone.getByRole("button", { name: "Sign in", exact: true }).click();
+  await phone.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
   await phone.goto(`${base}/providers`);
   await phone.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
   assert.equal(await phone.getByRole("button", { name: "Add provider" }).count(), 0, "a viewer cannot add providers");

@@ -76,3 +76,18 @@ pub async fn all() -> Vec<TestStore> {
     stores.extend(postgres().await);
     stores
 }
+
+/// A call from `org` to `to` with no plan, decision or metadata, as tests write them.
+pub fn plain_call(org: &str, to: &str) -> crate::NewCall {
+    crate::NewCall {
+        org_id: org.into(),
+        to_e164: to.into(),
+        answer: r#"{"url":"https://example.com/a"}"#.into(),
+        ring_timeout_secs: 30,
+        metadata: "{}".into(),
+        plan: "[]".into(),
+        decision: "{}".into(),
+        lease_ms: 0,
+        idempotency: None,
+    }
+}

@@ -1,8 +1,8 @@
 //! Users, sessions, feature documents and live activity counts on every backend.
 
 use switchyard_store::{
-    NewCall, NewUser, OrgDocument, Outbox, Role, SessionSubject, StatusMove, Store, UserPatch,
-    now_ms, testing,
+    NewUser, OrgDocument, Outbox, Role, SessionSubject, StatusMove, Store, UserPatch, now_ms,
+    testing,
 };
 
 fn user<'a>(org: &'a str, email: &'a str) -> NewUser<'a> {
@@ -207,17 +207,7 @@ async fn the_features_document_is_kept_per_org() {
 
 async fn call(s: &Store, org: &str, status: Option<&'static str>) {
     let id = s
-        .insert_call(&NewCall {
-            org_id: org.into(),
-            to_e164: "+14155550100".into(),
-            answer: r#"{"url":"https://example.com/a"}"#.into(),
-            ring_timeout_secs: 30,
-            metadata: "{}".into(),
-            plan: "[]".into(),
-            decision: "{}".into(),
-            lease_ms: 0,
-            idempotency: None,
-        })
+        .insert_call(&testing::plain_call(org, "+14155550100"))
         .await
         .expect("insert")
         .record()

@@ -15,6 +15,7 @@ const PAGES = [
   { path: "/costs", title: "Costs", module: "costs" },
   { path: "/settings/features", title: "Features", module: "features" },
   { path: "/settings/users", title: "Users", module: "users", role: "admin", hidden: true },
+  { path: "/settings/account", title: "Account", module: "account", hidden: true },
   { path: "/messages/:id", title: "Message", module: "detail", hidden: true },
   { path: "/calls/:id", title: "Call", module: "detail", hidden: true },
   { path: "/emails/:id", title: "Email", module: "detail", hidden: true },
@@ -81,7 +82,7 @@ function drawNav() {
   }
   who.replaceChildren(
     ...[
-      h("span", { text: `${ctx.session.label || "API key"} · ${ctx.session.role} · ${ctx.session.org.name}` }),
+      h("a", { href: "/settings/account", "data-link": true, title: "Your account", text: `${ctx.session.label || "API key"} · ${ctx.session.role} · ${ctx.session.org.name}` }),
       ctx.can("admin") ? h("a", { href: "/settings/users", "data-link": true, text: "Users" }) : null,
       h("button", { type: "button", onclick: signOut, text: "Sign out" }),
     ].filter(Boolean),

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 struct Files;
 
 /// The URLs that are dashboard pages (the page reads the rest of the path).
-pub const PAGES: [&str; 14] = [
+pub const PAGES: [&str; 15] = [
     "/",
     "/login",
     "/setup",
@@ -26,6 +26,7 @@ pub const PAGES: [&str; 14] = [
     "/costs",
     "/settings/features",
     "/settings/users",
+    "/settings/account",
 ];
 
 fn content_type(path: &str) -> &'static str {

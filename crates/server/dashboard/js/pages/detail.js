@@ -9,7 +9,7 @@ export async function render(main, ctx, params) {
   const names = Object.fromEntries((await all("/v1/providers")).map((p) => [p.id, p.name]));
   const name = (id) => names[id] || id || "—";
   const r = await api(`/v1/${kind}/${encodeURIComponent(params.id)}`);
-  const items = [{ at: r.created_at, text: `Created (${r.channel || kind}) to ${r.to || (r.to_addresses || []).join(", ")}` }];
+  const items = [{ at: r.created_at, text: `Created (${r.channel || kind}) to ${r.to}` }];
   const d = r.decision;
   if (d && d.primary) {
     items.push({ at: r.created_at, text: `Routed by ${d.strategy.replace("_", " ")} to ${name(d.primary.provider)}: ${d.primary.why}${d.alternates.length ? `; alternates ${d.alternates.map((a) => name(a.provider)).join(", ")}` : ""}${d.excluded.length ? `; excluded ${d.excluded.map((x) => `${name(x.provider)} (${x.reason})`).join(", ")}` : ""}` });

@@ -37,7 +37,7 @@ export async function render(main, ctx) {
     const rows = page.data.filter((r) => !needle || JSON.stringify(r).toLowerCase().includes(needle));
     out.replaceChildren(table([
       { label: "When", value: (r) => when(r.created_at) },
-      { label: "To", value: (r) => h("a", { href: `/${kind}/${r.id}`, "data-link": true, text: r.to || (r.to_addresses || []).join(", ") || r.id }) },
+      { label: "To", value: (r) => h("a", { href: `/${kind}/${r.id}`, "data-link": true, text: r.to || r.id }) },
       { label: "From", value: (r) => r.from || "—" },
       { label: "Status", value: (r) => r.status },
       { label: "Provider", value: (r) => names[r.provider_id] || "—" },
