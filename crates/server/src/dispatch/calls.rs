@@ -311,6 +311,13 @@ pub async fn apply_status(
         None
     };
     let rated = ending.as_ref().and_then(|e| e.rated.as_ref());
+    // Flagged before the status moves, so whoever sees the final status sees the flag.
+    if let (Some(price), Some(r)) = (&update.price, rated)
+        && super::price_differs(Some(&r.cost), price.amount)
+    {
+        tracing::warn!(call = call.id, cost = r.cost, price = %price.amount, "provider price differs from the rated cost");
+        store.flag_price_mismatch(Outbox::Calls, &call.id).await?;
+    }
     let moved = store
         .advance_status(
             Outbox::Calls,
@@ -346,12 +353,6 @@ pub async fn apply_status(
             rated.map(|r| (r.cost.as_str(), r.currency.as_str())),
         )
         .await;
-        if let (Some(price), Some(r)) = (&update.price, rated)
-            && super::price_differs(Some(&r.cost), price.amount)
-        {
-            tracing::warn!(call = call.id, cost = r.cost, price = %price.amount, "provider price differs from the rated cost");
-            store.flag_price_mismatch(Outbox::Calls, &call.id).await?;
-        }
         if let Some(outcome) = ending.outcome {
             let pdd_ms = pdd(state, &call).await?;
             let observation = Observation::Call { outcome, pdd_ms };

@@ -185,6 +185,14 @@ pub async fn apply_status(
         .price
         .as_ref()
         .map(|p| format!("{} {}", p.amount, p.currency));
+    // Flagged before the status moves, so whoever sees the final status sees the flag.
+    if let Some(price) = &update.price
+        && let Some(current) = store.message_by_id(&id).await?
+        && super::price_differs(current.cost.as_deref(), price.amount)
+    {
+        tracing::warn!(message = current.id, cost = ?current.cost, price = %price.amount, "provider price differs from the rated cost");
+        store.flag_price_mismatch(Outbox::Messages, &id).await?;
+    }
     let moved = store
         .advance_status(
             Outbox::Messages,
@@ -201,14 +209,6 @@ pub async fn apply_status(
     let Some(message) = store.message_by_id(&id).await?.filter(|_| moved) else {
         return Ok(());
     };
-    if let Some(price) = &update.price
-        && super::price_differs(message.cost.as_deref(), price.amount)
-    {
-        tracing::warn!(message = message.id, cost = ?message.cost, price = %price.amount, "provider price differs from the rated cost");
-        store
-            .flag_price_mismatch(Outbox::Messages, &message.id)
-            .await?;
-    }
     announce(state, &message).await;
     if update.status.is_final() {
         let delivered = update.status == MessageStatus::Delivered;
