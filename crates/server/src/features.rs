@@ -32,22 +32,28 @@ pub fn area_for(method: &Method, path: &str) -> Option<&'static str> {
 
 /// Provider type names split into carriers (calls, messages, email) and AI voice platforms
 /// (types that host AI agents and carry no messages or email: their calls are the agent's;
-/// the sandbox, which imitates every kind, is a carrier).
+/// the sandbox, which imitates every kind, is a carrier). Worked out once: routing asks for
+/// every provider at each rebuild.
 pub fn provider_kinds() -> (Vec<&'static str>, Vec<&'static str>) {
-    let mut carriers = Vec::new();
-    let mut ai = Vec::new();
-    for t in switchyard_providers::registry::all() {
-        let carries = [Capability::Sms, Capability::Email]
-            .into_iter()
-            .any(|c| t.capabilities.contains(c));
-        if t.capabilities.contains(Capability::AiVoice) && !carries {
-            ai.push(t.name);
-        } else {
-            carriers.push(t.name);
-        }
-    }
-    (carriers, ai)
+    KINDS.clone()
 }
+
+static KINDS: std::sync::LazyLock<(Vec<&'static str>, Vec<&'static str>)> =
+    std::sync::LazyLock::new(|| {
+        let mut carriers = Vec::new();
+        let mut ai = Vec::new();
+        for t in switchyard_providers::registry::all() {
+            let carries = [Capability::Sms, Capability::Email]
+                .into_iter()
+                .any(|c| t.capabilities.contains(c));
+            if t.capabilities.contains(Capability::AiVoice) && !carries {
+                ai.push(t.name);
+            } else {
+                carriers.push(t.name);
+            }
+        }
+        (carriers, ai)
+    });
 
 /// Every feature key of this build.
 pub fn catalog() -> Vec<String> {
@@ -57,8 +63,7 @@ pub fn catalog() -> Vec<String> {
 
 /// The key that gates a provider type, and whether it is an AI platform.
 pub fn provider_feature(kind: &str) -> (String, bool) {
-    let (_, ai) = provider_kinds();
-    if ai.contains(&kind) {
+    if KINDS.1.contains(&kind) {
         (features::ai_key(kind), true)
     } else {
         (features::carrier_key(kind), false)

@@ -105,29 +105,57 @@ const ENTRY_ROUTES: [&str; 3] = ["/v1/messages", "/v1/calls", "/v1/emails"];
 #[derive(Debug, Clone)]
 pub struct IdempotencyClaim(pub KeyClaim);
 
+/// What a request presents to prove who sends it, copied out of the headers before any
+/// await (the request itself cannot be held across one).
+enum Credentials {
+    /// `Authorization: Bearer <key>`.
+    Key(String),
+    /// The dashboard's session cookie, with the `X-CSRF-Token` header if any.
+    Session { token: String, csrf: Option<String> },
+    /// Neither.
+    Missing,
+}
+
+impl Credentials {
+    fn of(headers: &HeaderMap) -> Self {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(secret) = bearer {
+            return Credentials::Key(secret.trim().to_string());
+        }
+        match crate::dashboard::session::cookie_token(headers) {
+            Some(token) => Credentials::Session {
+                token,
+                csrf: crate::dashboard::session::csrf_header(headers).map(str::to_string),
+            },
+            None => Credentials::Missing,
+        }
+    }
+}
+
 /// The caller of a request: an API key in `Authorization: Bearer`, or else a dashboard
 /// session cookie, whose changes must carry the session's CSRF token in `X-CSRF-Token`.
 async fn authenticate(
     state: &Shared,
-    headers: &HeaderMap,
+    credentials: Credentials,
     method: &Method,
 ) -> Result<Auth, Response> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if let Some(secret) = bearer {
-        return match state.resolve_key(secret).await {
-            Ok(Some(k)) => Ok(Auth::from_key(k)),
-            Ok(None) => Err(unauthorized("the API key is not valid")),
-            Err(e) => Err(ApiError::internal(e).into_response()),
-        };
-    }
-    let Some(token) = crate::dashboard::session::cookie_token(headers) else {
-        return Err(unauthorized(
-            "send an API key as Authorization: Bearer <key>, or sign in to the dashboard",
-        ));
+    let (token, csrf) = match credentials {
+        Credentials::Key(secret) => {
+            return match state.resolve_key(&secret).await {
+                Ok(Some(k)) => Ok(Auth::from_key(k)),
+                Ok(None) => Err(unauthorized("the API key is not valid")),
+                Err(e) => Err(ApiError::internal(e).into_response()),
+            };
+        }
+        Credentials::Session { token, csrf } => (token, csrf),
+        Credentials::Missing => {
+            return Err(unauthorized(
+                "send an API key as Authorization: Bearer <key>, or sign in to the dashboard",
+            ));
+        }
     };
     let session = match state.resolve_session(&token).await {
         Ok(Some(s)) => s,
@@ -135,7 +163,7 @@ async fn authenticate(
         Err(e) => return Err(ApiError::internal(e).into_response()),
     };
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !crate::dashboard::session::csrf_matches(headers, &session.csrf_token) {
+    if !safe && !crate::dashboard::session::csrf_is(csrf.as_deref(), &session.csrf_token) {
         return Err(ApiError::forbidden(
             "changes made through a dashboard session need its X-CSRF-Token header",
         )
@@ -149,7 +177,7 @@ async fn authenticate(
 pub async fn v1(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let auth = match authenticate(&state, &req.headers().clone(), &method).await {
+    let auth = match authenticate(&state, Credentials::of(req.headers()), &method).await {
         Ok(auth) => auth,
         Err(resp) => return resp,
     };

@@ -48,37 +48,48 @@ impl Default for ServerSettings {
     }
 }
 
-/// Per-organisation values kept for a while ([`ENDPOINTS_CACHE_TTL`] unless said).
-struct OrgCache<V> {
+/// Values by key (an organisation, a secret's hash) kept for a while
+/// ([`ENDPOINTS_CACHE_TTL`] unless said).
+struct TtlCache<V> {
     entries: Mutex<HashMap<String, (V, Instant)>>,
     ttl: Duration,
 }
 
-impl<V> Default for OrgCache<V> {
+impl<V> Default for TtlCache<V> {
     fn default() -> Self {
-        OrgCache::with_ttl(ENDPOINTS_CACHE_TTL)
+        TtlCache::with_ttl(ENDPOINTS_CACHE_TTL)
     }
 }
 
-impl<V> OrgCache<V> {
+impl<V> TtlCache<V> {
     fn with_ttl(ttl: Duration) -> Self {
-        OrgCache {
+        TtlCache {
             entries: Mutex::new(HashMap::new()),
             ttl,
         }
     }
 }
 
-impl<V: Clone> OrgCache<V> {
+impl<V: Clone> TtlCache<V> {
     fn get(&self, org: &str) -> Option<V> {
         let entries = self.entries.lock().ok()?;
         let (v, at) = entries.get(org)?;
         (at.elapsed() < self.ttl).then(|| v.clone())
     }
 
-    fn put(&self, org: &str, v: V) {
+    fn put(&self, key: &str, v: V) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(org.to_string(), (v, Instant::now()));
+            if entries.len() >= 10_000 {
+                let ttl = self.ttl;
+                entries.retain(|_, (_, at)| at.elapsed() < ttl);
+            }
+            entries.insert(key.to_string(), (v, Instant::now()));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
         }
     }
 
@@ -113,10 +124,10 @@ pub struct AppState {
     pub deliveries_due: tokio::sync::Notify,
     /// Number pools as recently read, for choosing senders.
     pub pools: crate::sender::PoolCache,
-    auth_cache: Mutex<HashMap<String, (ApiKey, Instant)>>,
-    session_cache: Mutex<HashMap<String, (Session, Instant)>>,
-    features_cache: OrgCache<FeatureSettings>,
-    activity_cache: OrgCache<serde_json::Value>,
+    auth_cache: TtlCache<ApiKey>,
+    session_cache: TtlCache<Session>,
+    features_cache: TtlCache<FeatureSettings>,
+    activity_cache: TtlCache<serde_json::Value>,
     /// The one-time token that opens the first-run set-up while no user exists.
     pub setup_token: Mutex<Option<String>>,
     /// Wrong passwords per address, to slow guessing.
@@ -124,8 +135,8 @@ pub struct AppState {
     /// Turns true when the server is asked to stop, so long-lived responses (event
     /// streams) end and graceful shutdown is not held open by a browser.
     pub stopping: tokio::sync::watch::Receiver<bool>,
-    endpoints_cache: OrgCache<Vec<EventEndpoint>>,
-    budgets_cache: OrgCache<(Vec<BudgetRecord>, String)>,
+    endpoints_cache: TtlCache<Vec<EventEndpoint>>,
+    budgets_cache: TtlCache<(Vec<BudgetRecord>, String)>,
     warned: Mutex<std::collections::HashSet<(String, String, bool)>>,
 }
 
@@ -163,15 +174,15 @@ impl AppState {
             decisions,
             metrics,
             settings,
-            auth_cache: Mutex::new(HashMap::new()),
-            session_cache: Mutex::new(HashMap::new()),
-            features_cache: OrgCache::default(),
-            activity_cache: OrgCache::with_ttl(ACTIVITY_CACHE_TTL),
+            auth_cache: TtlCache::with_ttl(AUTH_CACHE_TTL),
+            session_cache: TtlCache::with_ttl(AUTH_CACHE_TTL),
+            features_cache: TtlCache::default(),
+            activity_cache: TtlCache::with_ttl(ACTIVITY_CACHE_TTL),
             setup_token: Mutex::new(None),
             sign_in_throttle: Default::default(),
             stopping,
-            endpoints_cache: OrgCache::default(),
-            budgets_cache: OrgCache::default(),
+            endpoints_cache: TtlCache::default(),
+            budgets_cache: TtlCache::default(),
             warned: Mutex::new(std::collections::HashSet::new()),
         }
     }
@@ -193,22 +204,13 @@ impl AppState {
         secret: &str,
     ) -> Result<Option<ApiKey>, switchyard_store::StoreError> {
         let hash = switchyard_store::hash_secret(secret);
-        if let Ok(cache) = self.auth_cache.lock()
-            && let Some((key, at)) = cache.get(&hash)
-            && at.elapsed() < AUTH_CACHE_TTL
-        {
-            return Ok(Some(key.clone()));
+        if let Some(key) = self.auth_cache.get(&hash) {
+            return Ok(Some(key));
         }
         let found = self.store.key_by_secret(secret).await?;
-        if let Ok(mut cache) = self.auth_cache.lock() {
-            match &found {
-                Some(key) => {
-                    cache.insert(hash, (key.clone(), Instant::now()));
-                }
-                None => {
-                    cache.remove(&hash);
-                }
-            }
+        match &found {
+            Some(key) => self.auth_cache.put(&hash, key.clone()),
+            None => self.auth_cache.forget(&hash),
         }
         Ok(found)
     }
@@ -259,12 +261,8 @@ impl AppState {
     /// Forgets cached keys and sessions (after a revocation, a sign-out or a change to a
     /// user on this instance).
     pub fn forget_keys(&self) {
-        if let Ok(mut cache) = self.auth_cache.lock() {
-            cache.clear();
-        }
-        if let Ok(mut cache) = self.session_cache.lock() {
-            cache.clear();
-        }
+        self.auth_cache.clear();
+        self.session_cache.clear();
     }
 
     /// The live dashboard session with this token, from a short-lived cache or the store (a
@@ -274,26 +272,15 @@ impl AppState {
         token: &str,
     ) -> Result<Option<Session>, switchyard_store::StoreError> {
         let hash = switchyard_store::hash_secret(token);
-        if let Ok(cache) = self.session_cache.lock()
-            && let Some((session, at)) = cache.get(&hash)
-            && at.elapsed() < AUTH_CACHE_TTL
+        if let Some(session) = self.session_cache.get(&hash)
             && session.expires_at > switchyard_store::now_ms()
         {
-            return Ok(Some(session.clone()));
+            return Ok(Some(session));
         }
         let found = self.store.session(token).await?;
-        if let Ok(mut cache) = self.session_cache.lock() {
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            match &found {
-                Some(s) => {
-                    cache.insert(hash, (s.clone(), Instant::now()));
-                }
-                None => {
-                    cache.remove(&hash);
-                }
-            }
+        match &found {
+            Some(s) => self.session_cache.put(&hash, s.clone()),
+            None => self.session_cache.forget(&hash),
         }
         Ok(found)
     }

@@ -2,14 +2,14 @@
 //! the dashboard's "today" counters, read live (the hourly rollups only count sends once
 //! they finish).
 
-use crate::{Result, Store};
+use crate::{Outbox, Result, Store};
 use sqlx::Row;
 
-/// Sends of one channel table in one status.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Sends of one outbox in one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusCount {
-    /// `calls`, `messages` or `emails`.
-    pub table: &'static str,
+    /// Calls, messages or emails.
+    pub outbox: Outbox,
     /// The status.
     pub status: String,
     /// How many.
@@ -28,20 +28,21 @@ fn id_bound(ms: i64) -> String {
 }
 
 impl Store {
-    /// Counts by table and status of the organisation's sends created at or after `since_ms`.
+    /// Counts by outbox and status of the organisation's sends created at or after `since_ms`.
     pub async fn activity_since(&self, org_id: &str, since_ms: i64) -> Result<Vec<StatusCount>> {
         let bound = id_bound(since_ms);
         let mut out = Vec::new();
-        for table in ["calls", "messages", "emails"] {
+        for outbox in [Outbox::Calls, Outbox::Messages, Outbox::Emails] {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT status, COUNT(*) FROM {table} WHERE org_id = $1 AND id >= $2 GROUP BY status ORDER BY status"
+                "SELECT status, COUNT(*) FROM {} WHERE org_id = $1 AND id >= $2 GROUP BY status ORDER BY status",
+                outbox.table()
             )))
             .bind(org_id)
             .bind(&bound)
             .fetch_all(self.pool())
             .await?;
             out.extend(rows.iter().map(|r| StatusCount {
-                table,
+                outbox,
                 status: r.get(0),
                 count: r.get(1),
             }));

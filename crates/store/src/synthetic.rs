@@ -136,7 +136,7 @@ impl Store {
         Ok(rows
             .iter()
             .map(|r| StatusCount {
-                table: "calls",
+                outbox: crate::Outbox::Calls,
                 status: r.get(0),
                 count: r.get(1),
             })

@@ -245,13 +245,13 @@ async fn activity_counts_only_the_orgs_sends_since_the_instant() {
         call(s, &org.id, None).await;
         call(s, &other.id, Some("completed")).await;
         let counts = s.activity_since(&org.id, before).await.expect("count");
-        let seen: Vec<(&str, &str, i64)> = counts
+        let seen: Vec<(Outbox, &str, i64)> = counts
             .iter()
-            .map(|c| (c.table, c.status.as_str(), c.count))
+            .map(|c| (c.outbox, c.status.as_str(), c.count))
             .collect();
         assert_eq!(seen.len(), 3, "{seen:?}");
-        assert!(seen.contains(&("calls", "completed", 2)));
-        assert!(seen.contains(&("calls", "failed", 1)));
+        assert!(seen.contains(&(Outbox::Calls, "completed", 2)));
+        assert!(seen.contains(&(Outbox::Calls, "failed", 1)));
         assert_eq!(seen.iter().map(|c| c.2).sum::<i64>(), 4);
         assert!(
             s.activity_since(&org.id, now_ms() + 60_000)

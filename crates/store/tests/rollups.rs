@@ -80,15 +80,8 @@ async fn random_call(s: &Store, org: &str, rng: &mut StdRng) -> Planned {
     };
     let call = s
         .insert_call(&NewCall {
-            org_id: org.into(),
-            to_e164: to.into(),
-            answer: r#"{"url":"https://example.com/a"}"#.into(),
-            ring_timeout_secs: 30,
             metadata,
-            plan: "[]".into(),
-            decision: "{}".into(),
-            lease_ms: 0,
-            idempotency: None,
+            ..testing::plain_call(org, to)
         })
         .await
         .expect("insert")

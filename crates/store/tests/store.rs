@@ -766,17 +766,7 @@ async fn calls_keep_their_first_times_and_statuses_only_move_forward() {
         let s = &t.store;
         let org = s.create_org("Acme").await.expect("org");
         let call = s
-            .insert_call(&NewCall {
-                org_id: org.id.clone(),
-                to_e164: "+14155550100".into(),
-                answer: r#"{"url":"https://example.com/a"}"#.into(),
-                ring_timeout_secs: 30,
-                metadata: "{}".into(),
-                plan: "[]".into(),
-                decision: "{}".into(),
-                lease_ms: 0,
-                idempotency: None,
-            })
+            .insert_call(&testing::plain_call(&org.id, "+14155550100"))
             .await
             .expect("insert")
             .record();

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use switchyard_core::analytics::HOUR_MS;
 use switchyard_sandbox::SandboxConfig;
-use switchyard_store::{Backend, StatusCount};
+use switchyard_store::{Backend, Outbox, StatusCount};
 
 #[derive(Debug, Args)]
 pub struct OverviewArgs {
@@ -36,7 +36,7 @@ pub struct OverviewArgs {
 fn calls_only(counts: &[StatusCount]) -> Vec<(String, i64)> {
     counts
         .iter()
-        .filter(|c| c.table == "calls")
+        .filter(|c| c.outbox == Outbox::Calls)
         .map(|c| (c.status.clone(), c.count))
         .collect()
 }

@@ -19,15 +19,10 @@ use switchyard_store::{Outbox, StatusCount};
 /// How often the stream looks for changes.
 const STREAM_EVERY: Duration = Duration::from_secs(1);
 
-fn channel(table: &str, counts: &[StatusCount]) -> Value {
-    let outbox = match table {
-        "calls" => Outbox::Calls,
-        "messages" => Outbox::Messages,
-        _ => Outbox::Emails,
-    };
+fn channel(outbox: Outbox, counts: &[StatusCount]) -> Value {
     let mut by_status = Map::new();
     let (mut total, mut succeeded, mut failed) = (0i64, 0i64, 0i64);
-    for c in counts.iter().filter(|c| c.table == table) {
+    for c in counts.iter().filter(|c| c.outbox == outbox) {
         total += c.count;
         by_status.insert(c.status.clone(), json!(c.count));
         match outbox.outcome(&c.status, true) {
@@ -64,9 +59,9 @@ async fn count(state: &Shared, org: &str) -> ApiResult<Value> {
         "day": today.to_string(),
         "time_zone": tz.name(),
         "since": start,
-        "calls": channel("calls", &counts),
-        "messages": channel("messages", &counts),
-        "emails": channel("emails", &counts),
+        "calls": channel(Outbox::Calls, &counts),
+        "messages": channel(Outbox::Messages, &counts),
+        "emails": channel(Outbox::Emails, &counts),
     }))
 }
 

@@ -33,12 +33,19 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Whether the request carries the session's CSRF token (compared in constant time).
+/// The `X-CSRF-Token` header, if the request has one.
+pub fn csrf_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+/// Whether `given` is the session's CSRF token (compared in constant time).
+pub fn csrf_is(given: Option<&str>, expected: &str) -> bool {
+    given.is_some_and(|g| constant_eq(g, expected))
+}
+
+/// Whether the request carries the session's CSRF token.
 pub fn csrf_matches(headers: &HeaderMap, expected: &str) -> bool {
-    headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|given| constant_eq(given, expected))
+    csrf_is(csrf_header(headers), expected)
 }
 
 /// String equality whose time does not depend on where the strings differ.

@@ -4,7 +4,7 @@
 import { all, api } from "../api.js";
 import { busy, field, h, heading, money, select, table, toast, values } from "../ui.js";
 import { barChart, lineChart } from "../charts.js";
-import { meter } from "./overview.js";
+import { meter } from "../widgets.js";
 
 export async function render(main, ctx) {
   const providers = await all("/v1/providers");

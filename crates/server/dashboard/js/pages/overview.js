@@ -3,6 +3,7 @@
 
 import { all, api } from "../api.js";
 import { busy, h, heading, money, pct, table, toast } from "../ui.js";
+import { health, meter } from "../widgets.js";
 
 export async function render(main, ctx) {
   const cards = h("div", { class: "grid", "aria-live": "polite" });
@@ -96,22 +97,6 @@ export async function render(main, ctx) {
   };
 }
 
-/** A budget's spend with its alert and stop thresholds drawn on the bar. */
-export function meter(b, names = {}) {
-  const amount = Number(b.amount);
-  const spent = Number(b.window.spent);
-  const share = amount > 0 ? Math.min(spent / amount, 1) : 0;
-  const level = spent >= Number(b.stop_at) ? "stop" : spent >= Number(b.alert_at) ? "alert" : "";
-  const scope = b.scope.kind === "organization" ? "Whole organisation" : `${b.scope.kind} ${names[b.scope.id] || b.scope.id}`;
-  return h("div", { class: "budget", "data-testid": "budget" },
-    h("div", {}, h("strong", { text: `${scope}, ${b.period}` }), ` — spent ${money(b.window.spent, b.currency)} of ${money(b.amount, b.currency)} (${b.window.standing})`),
-    h("div", { class: "meter", role: "meter", "aria-valuemin": "0", "aria-valuemax": String(amount), "aria-valuenow": String(spent), "aria-label": `${scope} spend` },
-      h("div", { class: `fill ${level}`, style: `width:${(share * 100).toFixed(1)}%` }),
-      h("span", { class: "mark alert", style: `left:${b.alert_pct}%`, text: `alert ${money(b.alert_at)}` }),
-      h("span", { class: "mark stop", style: `left:${Math.min(b.stop_pct, 100)}%`, "data-testid": "stop-mark", text: `stop ${money(b.stop_at)}` })),
-  );
-}
-
 /** Per carrier: volume, cost, success and health, marking the cheapest and the best value
  * (the lowest cost per successful send). */
 function carrierTable(report, names) {
@@ -134,12 +119,4 @@ function carrierTable(report, names) {
     rows,
     { empty: "No finished sends today yet." },
   );
-}
-
-/** A provider's breaker state and score. */
-export function health(hl) {
-  if (!hl) return "—";
-  const state = hl.breaker ? hl.breaker.state : "unknown";
-  const cls = state === "closed" ? "good" : state === "open" ? "bad" : "warn";
-  return h("span", {}, h("span", { class: `badge ${cls}`, text: `breaker ${state}` }), ` score ${hl.score}`);
 }

@@ -4,7 +4,7 @@
 import { all, api } from "../api.js";
 import { busy, field, h, heading, pct, select, table, toast, values } from "../ui.js";
 import { lineChart } from "../charts.js";
-import { health } from "./overview.js";
+import { health } from "../widgets.js";
 
 export async function render(main, ctx) {
   const types = (await api("/v1/provider-types")).data.filter((t) => {
