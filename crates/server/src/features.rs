@@ -12,20 +12,20 @@ use switchyard_core::features::{self, FeatureSettings};
 /// its budget); changing them is.
 pub fn area_for(method: &Method, path: &str) -> Option<&'static str> {
     let rest = path.strip_prefix("/v1/")?;
-    let segments: Vec<&str> = rest.split('/').collect();
+    // The first three segments, without allocating: this runs on every request.
+    let mut segments = rest.splitn(4, '/');
+    let first = segments.next().unwrap_or_default();
+    let (second, third) = (segments.next(), segments.next());
     let reads = matches!(*method, Method::GET | Method::HEAD);
-    match segments.as_slice() {
-        ["calls"] if *method == Method::POST => Some("voice_broadcast"),
-        ["messages"] if *method == Method::POST => Some("messaging"),
-        ["emails" | "suppressions", ..] => Some("email"),
-        ["pools", ..] | ["numbers", _, "spam"] => Some("number_rotation"),
-        ["analytics" | "recommendations", ..] => Some("cost_analytics"),
-        [
-            "event-endpoints" | "event-deliveries" | "webhook-events",
-            ..,
-        ]
-        | ["providers", _, "sandbox", ..] => Some("developer_tools"),
-        ["budgets", ..] if !reads => Some("budgets"),
+    match (first, second, third) {
+        ("calls", None, _) if *method == Method::POST => Some("voice_broadcast"),
+        ("messages", None, _) if *method == Method::POST => Some("messaging"),
+        ("emails" | "suppressions", ..) => Some("email"),
+        ("pools", ..) | ("numbers", Some(_), Some("spam")) => Some("number_rotation"),
+        ("analytics" | "recommendations", ..) => Some("cost_analytics"),
+        ("event-endpoints" | "event-deliveries" | "webhook-events", ..)
+        | ("providers", Some(_), Some("sandbox")) => Some("developer_tools"),
+        ("budgets", ..) if !reads => Some("budgets"),
         _ => None,
     }
 }
